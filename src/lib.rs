@@ -1,0 +1,10 @@
+//! premix: a strong first mix of a large DAW session, written back into the
+//! session as ordinary, editable settings.
+//!
+//! The library is organised as a pipeline: [`session`] reads a session into a
+//! format-neutral model, [`analysis`] measures each track, grouping and the
+//! two mixing stages decide a plan, and the writers edit the original
+//! session document. The `premix` binary is a thin CLI over this library.
+
+pub mod analysis;
+pub mod session;
