@@ -7,4 +7,5 @@
 //! session document. The `premix` binary is a thin CLI over this library.
 
 pub mod analysis;
+pub mod cli;
 pub mod session;

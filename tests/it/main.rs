@@ -1,1 +1,4 @@
+//! premix's integration tests: one binary, one module per area.
 
+// Shared helpers: corpus location, the premix binary, the Python reference venv.
+mod util;

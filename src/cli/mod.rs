@@ -1,0 +1,39 @@
+//! Command-line interface: one module per subcommand, each with its clap
+//! `Args` and a `run` function. Errors are `anyhow` chains whose first
+//! element names the file; `main.rs` prints them on one line and exits 2.
+
+use clap::{Parser, Subcommand};
+
+mod inspect;
+mod roundtrip;
+
+/// premix: a strong first mix of a large DAW session, written back into the
+/// session as ordinary, editable settings.
+#[derive(Debug, Parser)]
+#[command(name = "premix", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the session model: tracks, folders, volumes, pans, clips and media.
+    Inspect(inspect::Args),
+    /// Parse a session and write it back without edits (a losslessness check).
+    Roundtrip(roundtrip::Args),
+}
+
+/// Parses `std::env::args`.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Runs a parsed command; the `Ok` value is the process exit code
+/// (0 = success, 1 = finished but something was skipped).
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Inspect(a) => inspect::run(a),
+        Command::Roundtrip(a) => roundtrip::run(a),
+    }
+}
