@@ -8,4 +8,5 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod output;
 pub mod session;

@@ -1,15 +1,38 @@
+//! `premix roundtrip`: parse a session and write it back with no edits.
+//! The output must equal the input byte for byte; this command is how users
+//! (and tests) check that premix will not disturb their session.
+
+use crate::output::write_atomic;
+use anyhow::{bail, Result};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session file.
+    /// The session file (.RPP, .RfxChain, .RTrackTemplate).
     pub session: PathBuf,
-    /// Where to write the copy.
+    /// Where to write the copy (never the input itself).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace OUTPUT if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
-    let _ = args;
+pub fn run(args: Args) -> Result<u8> {
+    let ext = args
+        .session
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let bytes = match ext.as_deref() {
+        Some("rpp" | "rfxchain" | "rtracktemplate") => {
+            premix_rpp::Document::read(&args.session)?.to_bytes()
+        }
+        _ => bail!(
+            "{}: unsupported session format (expected .RPP, .RfxChain or .RTrackTemplate)",
+            args.session.display()
+        ),
+    };
+    write_atomic(&args.output, &bytes, Some(&args.session), args.force)?;
     Ok(0)
 }

@@ -2,3 +2,6 @@
 
 // Shared helpers: corpus location, the premix binary, the Python reference venv.
 mod util;
+
+// RPP round trips, edits, bad files, python `rpp` cross-check.
+mod rpp;

@@ -21,7 +21,11 @@ pub fn corpus(sub: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    assert!(!under_ci(), "corpus folder {} is missing under CI", dir.display());
+    assert!(
+        !under_ci(),
+        "corpus folder {} is missing under CI",
+        dir.display()
+    );
     eprintln!("skipping: corpus folder {} not found", dir.display());
     None
 }

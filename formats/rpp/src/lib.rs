@@ -423,6 +423,10 @@ impl Document {
                 0,
             ));
         }
+        if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+            let (line, col) = line_col(bytes, pos);
+            return Err(Error::at(ErrorKind::Binary, line, col));
+        }
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -430,10 +434,6 @@ impl Document {
                 return Err(Error::at(ErrorKind::NotUtf8, line, col));
             }
         };
-        if let Some(pos) = text.find('\0') {
-            let (line, col) = line_col(bytes, pos);
-            return Err(Error::at(ErrorKind::Binary, line, col));
-        }
         // A stack of open blocks; the bottom entry collects top-level nodes.
         let mut stack: Vec<(Block, usize)> = Vec::new();
         let mut top: Vec<Node> = Vec::new();
@@ -515,13 +515,14 @@ impl Document {
             }
         }
         if let Some((block, opened)) = stack.pop() {
+            let (line, col) = line_col(bytes, bytes.len());
             return Err(Error::at(
                 ErrorKind::Unclosed {
                     name: block.name().to_owned(),
                     opened_line: opened,
                 },
-                line_no + 1,
-                1,
+                line,
+                col,
             ));
         }
         Ok(Document {
@@ -563,7 +564,11 @@ impl Document {
     pub fn new_project(version: &str, timestamp: u64) -> Document {
         let root = Block::new(
             "REAPER_PROJECT",
-            ["0.1".to_string(), version.to_string(), timestamp.to_string()],
+            [
+                "0.1".to_string(),
+                version.to_string(),
+                timestamp.to_string(),
+            ],
         );
         Document {
             nodes: vec![Node::Block(root)],

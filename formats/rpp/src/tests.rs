@@ -22,7 +22,10 @@ fn keeps_odd_spacing_tabs_and_blank_lines() {
 fn tokenizes_all_three_quote_kinds() {
     let t = tokenize(r#"NAME "a b" 'say "hi"' `it's "x"` bare "" 'x"#);
     let v: Vec<&str> = t.iter().map(|t| t.value()).collect();
-    assert_eq!(v, ["NAME", "a b", "say \"hi\"", "it's \"x\"", "bare", "", "x"]);
+    assert_eq!(
+        v,
+        ["NAME", "a b", "say \"hi\"", "it's \"x\"", "bare", "", "x"]
+    );
 }
 
 #[test]
@@ -78,7 +81,10 @@ fn edited_line_keeps_spelling_of_unchanged_tokens() {
     let mut doc = roundtrip("<A\n  K 'x' 1.000 \"y\"\n>\n");
     let a = doc.nodes[0].as_block_mut().unwrap();
     a.line_mut("K").unwrap().set_token(2, "2");
-    assert_eq!(String::from_utf8(doc.to_bytes()).unwrap(), "<A\n  K 'x' 2 \"y\"\n>\n");
+    assert_eq!(
+        String::from_utf8(doc.to_bytes()).unwrap(),
+        "<A\n  K 'x' 2 \"y\"\n>\n"
+    );
 }
 
 #[test]
@@ -90,7 +96,10 @@ fn new_blocks_are_indented_and_use_document_eol() {
     let mut fx = Block::new("FXCHAIN", Vec::<String>::new());
     fx.children.push(Node::Line(Line::raw("AAAA==")));
     b.children.push(Node::Block(fx));
-    doc.project_mut().unwrap().children.insert(0, Node::Block(b));
+    doc.project_mut()
+        .unwrap()
+        .children
+        .insert(0, Node::Block(b));
     let out = String::from_utf8(doc.to_bytes()).unwrap();
     assert_eq!(
         out,
@@ -120,14 +129,21 @@ fn moving_blocks_reorders_tracks() {
 fn notes_and_payload_lines_are_verbatim() {
     roundtrip("<P\n  <NOTES 0 2\n    |<not a block\n    |>\n    |\"unterminated\n  >\n  <VST \"VST: x\" x.dll 0 \"\" 1<00>\n    7mVlcu5e7f4=\n  >\n>\n");
     let doc = Document::parse(b"<P\n  <NOTES\n    |>\n  >\n>\n").unwrap();
-    let notes = doc.project().is_none().then(|| doc.nodes[0].as_block().unwrap()).unwrap();
+    let notes = doc
+        .project()
+        .is_none()
+        .then(|| doc.nodes[0].as_block().unwrap())
+        .unwrap();
     assert_eq!(notes.block("NOTES").unwrap().children.len(), 1);
 }
 
 #[test]
 fn errors_carry_line_and_column() {
     let e = Document::parse(b"<A\n  X 1\n").unwrap_err();
-    assert!(matches!(e.kind, ErrorKind::Unclosed { opened_line: 1, .. }), "{e}");
+    assert!(
+        matches!(e.kind, ErrorKind::Unclosed { opened_line: 1, .. }),
+        "{e}"
+    );
     let e = Document::parse(b"<A\n>\n  >\n").unwrap_err();
     assert!(matches!(e.kind, ErrorKind::UnexpectedClose));
     assert_eq!((e.line, e.column), (3, 3));
@@ -136,14 +152,24 @@ fn errors_carry_line_and_column() {
     assert_eq!((e.line, e.column), (2, 5));
     let e = Document::parse(b"<A\n\0\n>").unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Binary));
-    assert_eq!(e.to_string(), "2:1: binary data (NUL byte): not an RPP file");
+    assert_eq!(
+        e.to_string(),
+        "2:1: binary data (NUL byte): not an RPP file"
+    );
     let e = e.with_path(Path::new("x.rpp"));
-    assert_eq!(e.to_string(), "x.rpp:2:1: binary data (NUL byte): not an RPP file");
+    assert_eq!(
+        e.to_string(),
+        "x.rpp:2:1: binary data (NUL byte): not an RPP file"
+    );
 }
 
 #[test]
 fn limits_stop_hostile_input() {
-    let limits = Limits { max_depth: 8, max_line_bytes: 100, ..Limits::default() };
+    let limits = Limits {
+        max_depth: 8,
+        max_line_bytes: 100,
+        ..Limits::default()
+    };
     let deep = "<A\n".repeat(9);
     let e = Document::parse_with(deep.as_bytes(), &limits).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Limit(_)), "{e}");

@@ -103,9 +103,8 @@ pub fn tokenize(line: &str) -> Vec<Token> {
 /// quote characters cannot be written faithfully; like REAPER, its backticks
 /// become `'`.
 pub fn quote(value: &str) -> Cow<'_, str> {
-    let needs = value.is_empty()
-        || value.contains([' ', '\t'])
-        || value.starts_with(['"', '\'', '`']);
+    let needs =
+        value.is_empty() || value.contains([' ', '\t']) || value.starts_with(['"', '\'', '`']);
     if !needs {
         return Cow::Borrowed(value);
     }

@@ -1,0 +1,58 @@
+//! Writing output files safely: never over the input, never half-written.
+
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `dest` atomically: a temporary file in the same folder,
+/// flushed and then renamed over `dest`, so a failure leaves no partial file.
+/// Refuses to write to `input` (the session being read), and refuses to
+/// replace an existing `dest` unless `overwrite`.
+pub fn write_atomic(
+    dest: &Path,
+    bytes: &[u8],
+    input: Option<&Path>,
+    overwrite: bool,
+) -> Result<()> {
+    if let Some(input) = input {
+        if same_file(dest, input) {
+            bail!(
+                "{}: refusing to overwrite the input session; choose another output path",
+                dest.display()
+            );
+        }
+    }
+    if dest.exists() && !overwrite {
+        bail!(
+            "{}: already exists (use --force to replace it)",
+            dest.display()
+        );
+    }
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".premix-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("{}: write failed", dest.display()))?;
+    tmp.persist(dest).map_err(|e| e.error).with_context(|| {
+        format!(
+            "{}: cannot move the finished file into place",
+            dest.display()
+        )
+    })?;
+    Ok(())
+}
+
+/// Whether two paths name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
