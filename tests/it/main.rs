@@ -5,3 +5,6 @@ mod util;
 
 // RPP round trips, edits, bad files, python `rpp` cross-check.
 mod rpp;
+
+// The session model: folders, takes, gains, media resolution, inspect JSON.
+mod session;
