@@ -9,6 +9,9 @@
 //! input bytes exactly. Editing a line re-renders that line alone, reusing the
 //! original spelling of every token whose value did not change.
 //!
+//! [`vst`] and [`reaeq`] decode and encode REAPER's plugin-state framing and
+//! ReaEQ's chunk, so that EQ settings can be written as ordinary plugin state.
+//!
 //! This crate knows nothing about audio, mixing or any other premix concept:
 //! it is a syntax layer that could be published on its own.
 //!
@@ -24,7 +27,9 @@
 //! ```
 
 mod error;
+pub mod reaeq;
 mod token;
+pub mod vst;
 
 pub use error::{Error, ErrorKind, Limits};
 pub use token::{format_real, quote, tokenize, Token};
