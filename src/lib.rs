@@ -7,6 +7,7 @@
 //! session document. The `premix` binary is a thin CLI over this library.
 
 pub mod analysis;
+pub mod audio;
 pub mod cli;
 pub mod output;
 pub mod session;

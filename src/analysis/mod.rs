@@ -1,6 +1,40 @@
 //! Per-track measurements: loudness, peaks, spectrum, F0 and the refined
-//! loudness of the seed paper. Pure functions of audio buffers: no IO.
+//! loudness of the seed paper.
+//!
+//! Everything here is a pure function of audio: [`analyze`] consumes any
+//! [`Source`] (an in-memory [`Buffer`] or a track rendered from its clips)
+//! and opens no file. Only [`session`] (the per-session driver) reaches
+//! media, through [`crate::audio`]. Results are deterministic: same input,
+//! same bits on the same target.
+//!
+//! # Two passes
+//! 1. One streaming pass feeds every block to the meters: `ebur128`
+//!    (integrated loudness, LRA), true and sample peak, RMS, stereo energies,
+//!    100 ms activity blocks, and a bounded, evenly spread sample of active
+//!    1 s slots of the mono mix (`capture.rs`).
+//! 2. Spectral statistics and F0 are computed on the kept slots. The refined
+//!    loudness then needs the F0 band, so the source is played a second time
+//!    through the band filters and a gated BS.1770 meter.
+//!
+//! Memory per track is the meters' state plus the kept slots (≤ 32 s of
+//! mono audio by default), whatever the track length.
+//!
+//! # Activity
+//! A 100 ms block is active when its mean square (averaged over channels)
+//! is above [`Config::activity_gate_dbfs`] and within
+//! [`Config::relative_gate_db`] of the track's loud level (the 95th
+//! percentile of the blocks above the absolute gate). `active_s` counts
+//! active blocks; spectral and F0 frames pass the same two gates.
 
+pub mod capture;
+pub mod filters;
+pub mod loudness;
+pub mod pitch;
+pub mod refined;
+pub mod session;
+pub mod spectral;
+
+use crate::audio::{Buffer, Source};
 use serde::{Deserialize, Serialize};
 
 /// What premix measures on one track (or any stereo signal). Loudness values
@@ -42,4 +76,334 @@ pub struct Features {
     pub active_s: f64,
     /// How percussive the track is, 0 (sustained) … 1 (sparse transients).
     pub percussiveness: Option<f64>,
+}
+
+pub use pitch::PitchConfig;
+pub use refined::{Band, RefinedConfig};
+
+/// Analysis settings. `Config::default()` is what `premix analyze` uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Refined-loudness band and filter order.
+    pub refined: RefinedConfig,
+    /// pYIN settings.
+    pub pitch: PitchConfig,
+    /// FFT size of the spectral frames (librosa's default, 2048).
+    pub n_fft: usize,
+    /// Length of a sampled slot, seconds.
+    pub slot_s: f64,
+    /// At most this many slots (seconds by default) are kept for spectral
+    /// statistics and F0; `None` keeps every active slot (the full
+    /// statistic, for tests).
+    pub max_slots: Option<usize>,
+    /// Absolute activity gate, dBFS (mean square of a 100 ms block).
+    pub activity_gate_dbfs: f64,
+    /// Relative activity gate, dB below the track's loud level.
+    pub relative_gate_db: f64,
+    /// Count a mono track twice in loudness (it plays in both channels of a
+    /// stereo bus), as BS.1770 meters in a DAW do.
+    pub mono_as_dual: bool,
+    /// Frames per block when streaming.
+    pub block_frames: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            refined: RefinedConfig::default(),
+            pitch: PitchConfig::default(),
+            n_fft: 2048,
+            slot_s: 1.0,
+            max_slots: Some(32),
+            activity_gate_dbfs: -60.0,
+            relative_gate_db: 40.0,
+            mono_as_dual: true,
+            block_frames: crate::audio::BLOCK_FRAMES,
+        }
+    }
+}
+
+/// The result of analysing one signal.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Analysis {
+    #[serde(flatten)]
+    pub features: Features,
+    /// The band used for the refined loudness, `[high-pass, low-pass]` Hz;
+    /// `None` when it fell back to plain LUFS.
+    pub refined_band_hz: Option<[f64; 2]>,
+    /// Length of the analysed signal, seconds.
+    pub duration_s: f64,
+    /// Things the numbers depend on that a user should know.
+    pub warnings: Vec<String>,
+}
+
+/// Analyses an in-memory buffer (1 or 2 channels).
+pub fn analyze_buffer(buf: &Buffer, cfg: &Config) -> Analysis {
+    analyze(buf, cfg)
+}
+
+/// Analyses any source: see the module docs for what is measured and how.
+pub fn analyze(src: &dyn Source, cfg: &Config) -> Analysis {
+    let rate = src.sample_rate();
+    let channels = src.channels().clamp(1, 2);
+    let mut warnings = Vec::new();
+    let mut p1 = Pass1::new(channels, rate, cfg);
+    src.play(cfg.block_frames, &mut |block| p1.add(&block[..channels]));
+    p1.close_block();
+    let frames = p1.frames;
+    let duration_s = frames as f64 / f64::from(rate.max(1));
+    if frames == 0 {
+        warnings.push("no audio: the track is empty".to_string());
+        return Analysis {
+            duration_s,
+            warnings,
+            ..Analysis::default()
+        };
+    }
+
+    let (lufs, short) = p1.ebu.integrated();
+    if short {
+        warnings.push(format!(
+            "shorter than 400 ms ({:.0} ms): loudness is measured over the whole signal, not gated 400 ms blocks",
+            duration_s * 1000.0
+        ));
+    }
+    let lra = lufs.and(p1.ebu.range());
+    let db = |x: f64| {
+        let v = 20.0 * x.log10();
+        v.is_finite().then_some(v)
+    };
+    let peak = p1.peak.iter().fold(0f32, |a, &b| a.max(b));
+    let peak_dbfs = db(f64::from(peak));
+    let true_peak = p1.tp.iter().map(|t| t.peak()).fold(peak, f32::max);
+    let true_peak_dbtp = db(f64::from(true_peak));
+    let total_sq: f64 = p1.sumsq.iter().sum();
+    let mean_sq = total_sq / (frames as f64 * channels as f64);
+    let rms_dbfs = db(mean_sq.sqrt());
+    let crest_db = match (peak_dbfs, rms_dbfs) {
+        (Some(p), Some(r)) => Some(p - r),
+        _ => None,
+    };
+    let (width, balance) = if channels == 2 {
+        let (el, er) = (p1.sumsq[0], p1.sumsq[1]);
+        let em = (el + er + 2.0 * p1.sum_lr) / 4.0;
+        let es = ((el + er - 2.0 * p1.sum_lr) / 4.0).max(0.0);
+        let width = (em > 0.0).then(|| es / em);
+        let balance = (el + er > 0.0).then(|| (er - el) / (er + el));
+        (width, balance)
+    } else if total_sq > 0.0 {
+        (Some(0.0), Some(0.0))
+    } else {
+        (None, None)
+    };
+
+    // Activity gates from the 100 ms blocks.
+    let abs_gate = 10f64.powf(cfg.activity_gate_dbfs / 10.0);
+    let mut loud: Vec<f64> = p1
+        .blocks
+        .iter()
+        .map(|b| b.0)
+        .filter(|&m| m > abs_gate)
+        .collect();
+    let gate = if loud.is_empty() {
+        abs_gate
+    } else {
+        loud.sort_by(f64::total_cmp);
+        let p95 = loud[((loud.len() - 1) as f64 * 0.95).round() as usize];
+        abs_gate.max(p95 * 10f64.powf(-cfg.relative_gate_db / 10.0))
+    };
+    let active_frames: usize = p1.blocks.iter().filter(|b| b.0 > gate).map(|b| b.1).sum();
+    let active_s = active_frames as f64 / f64::from(rate);
+
+    // Sampled statistics on the kept slots (mono mix).
+    let slots = p1.capture.finish();
+    let spec = spectral::analyze(&slots, rate, cfg.n_fft, cfg.n_fft / 2, gate);
+    let pitch = pitch::analyze(&slots, rate, &cfg.pitch, gate);
+    let percussiveness = percussiveness(&slots, rate, gate);
+    drop(slots);
+    let centroid_hz = spec.map(|s| s.centroid_hz);
+    let bandwidth_hz = spec.map(|s| s.bandwidth_hz);
+
+    // Refined loudness: a second pass through the band filters.
+    let mut refined_band_hz = None;
+    let refined_lufs = match (
+        lufs,
+        cfg.refined.band_hz(pitch.f0_hz, centroid_hz, bandwidth_hz),
+    ) {
+        (None, _) => None,
+        (Some(l), Err(why)) => {
+            let detail = if matches!(cfg.refined.band, Band::F0 { .. }) {
+                format!(
+                    " (voiced ratio {:.2}, minimum {:.2})",
+                    pitch.voiced_ratio, cfg.pitch.min_voiced_ratio
+                )
+            } else {
+                String::new()
+            };
+            warnings.push(format!(
+                "{why}{detail}: refined loudness falls back to plain LUFS"
+            ));
+            Some(l)
+        }
+        (Some(_), Ok(band)) => {
+            refined_band_hz = Some(band);
+            let chain = cfg.refined.filters(band, rate);
+            let mut meter = loudness::GatedMeter::new(channels, rate, &chain, cfg.mono_as_dual);
+            src.play(cfg.block_frames, &mut |block| meter.add(&block[..channels]));
+            meter.integrated().0
+        }
+    };
+
+    Analysis {
+        features: Features {
+            lufs,
+            refined_lufs,
+            f0_hz: pitch.f0_hz,
+            voiced_ratio: pitch.voiced_ratio,
+            centroid_hz,
+            bandwidth_hz,
+            peak_dbfs,
+            true_peak_dbtp,
+            lra,
+            rms_dbfs,
+            crest_db,
+            width,
+            balance,
+            active_s,
+            percussiveness,
+        },
+        refined_band_hz,
+        duration_s,
+        warnings,
+    }
+}
+
+/// State of the first pass.
+struct Pass1 {
+    ebu: loudness::Ebu,
+    tp: Vec<loudness::TruePeak>,
+    peak: Vec<f32>,
+    sumsq: Vec<f64>,
+    sum_lr: f64,
+    /// 100 ms blocks: (mean square averaged over channels, frames).
+    blocks: Vec<(f64, usize)>,
+    block_len: usize,
+    block_acc: f64,
+    block_fill: usize,
+    capture: capture::Capture,
+    mono: Vec<f32>,
+    frames: u64,
+    channels: usize,
+}
+
+impl Pass1 {
+    fn new(channels: usize, rate: u32, cfg: &Config) -> Pass1 {
+        let slot_len = (cfg.slot_s * f64::from(rate)).round().max(1.0) as usize;
+        Pass1 {
+            ebu: loudness::Ebu::new(channels, rate, cfg.mono_as_dual),
+            tp: (0..channels)
+                .map(|_| loudness::TruePeak::new(rate))
+                .collect(),
+            peak: vec![0.0; channels],
+            sumsq: vec![0.0; channels],
+            sum_lr: 0.0,
+            blocks: Vec::new(),
+            block_len: (f64::from(rate) * 0.1).round().max(1.0) as usize,
+            block_acc: 0.0,
+            block_fill: 0,
+            capture: capture::Capture::new(
+                slot_len,
+                cfg.max_slots,
+                10f64.powf(cfg.activity_gate_dbfs / 10.0),
+            ),
+            mono: Vec::new(),
+            frames: 0,
+            channels,
+        }
+    }
+
+    fn add(&mut self, block: &[&[f32]]) {
+        let n = block[0].len();
+        if n == 0 {
+            return;
+        }
+        self.ebu.add(block);
+        for (tp, plane) in self.tp.iter_mut().zip(block) {
+            tp.add(plane);
+        }
+        // Levels, split at 100 ms block edges.
+        let mut start = 0;
+        while start < n {
+            let take = (self.block_len - self.block_fill).min(n - start);
+            let mut seg_sq = 0.0;
+            for (c, plane) in block.iter().enumerate() {
+                let seg = &plane[start..start + take];
+                let (mut pk, mut ss) = (0f32, 0f32);
+                for &v in seg {
+                    pk = pk.max(v.abs());
+                    ss += v * v;
+                }
+                self.peak[c] = self.peak[c].max(pk);
+                self.sumsq[c] += f64::from(ss);
+                seg_sq += f64::from(ss);
+            }
+            if self.channels == 2 {
+                let lr: f32 = block[0][start..start + take]
+                    .iter()
+                    .zip(&block[1][start..start + take])
+                    .map(|(a, b)| a * b)
+                    .sum();
+                self.sum_lr += f64::from(lr);
+            }
+            self.block_acc += seg_sq;
+            self.block_fill += take;
+            start += take;
+            if self.block_fill == self.block_len {
+                self.close_block();
+            }
+        }
+        // Mono mix for the sampled statistics.
+        match block {
+            [m] => self.capture.add(m),
+            [l, r, ..] => {
+                self.mono.clear();
+                self.mono
+                    .extend(l.iter().zip(r.iter()).map(|(a, b)| 0.5 * (a + b)));
+                self.capture.add(&self.mono);
+            }
+            [] => {}
+        }
+        self.frames += n as u64;
+    }
+
+    fn close_block(&mut self) {
+        if self.block_fill > 0 {
+            let ms = self.block_acc / (self.block_fill * self.channels) as f64;
+            self.blocks.push((ms, self.block_fill));
+        }
+        self.block_acc = 0.0;
+        self.block_fill = 0;
+    }
+}
+
+/// How percussive the sampled audio is, 0…1: the spread between the loud
+/// (95th percentile) and typical (median) 10 ms envelope level of active
+/// frames, 0 dB → 0 and 30 dB or more → 1. Sustained sounds sit near their
+/// median; sparse transients rise far above their decay and gaps.
+fn percussiveness(slots: &[Vec<f32>], rate: u32, gate_ms: f64) -> Option<f64> {
+    let hop = (f64::from(rate) * 0.01).round().max(1.0) as usize;
+    let mut env: Vec<f64> = slots
+        .iter()
+        .flat_map(|s| s.chunks_exact(hop))
+        .map(|c| c.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / c.len() as f64)
+        .filter(|&m| m > gate_ms * 1e-3)
+        .map(|m| 10.0 * m.log10())
+        .collect();
+    if env.len() < 10 {
+        return None;
+    }
+    env.sort_by(f64::total_cmp);
+    let med = env[env.len() / 2];
+    let p95 = env[((env.len() - 1) as f64 * 0.95).round() as usize];
+    Some(((p95 - med) / 30.0).clamp(0.0, 1.0))
 }
