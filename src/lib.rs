@@ -11,3 +11,4 @@ pub mod audio;
 pub mod cli;
 pub mod output;
 pub mod session;
+pub mod writeback;

@@ -8,3 +8,6 @@ mod rpp;
 
 // The session model: folders, takes, gains, media resolution, inspect JSON.
 mod session;
+
+// Writing a mix into RPP: buses, moves, sends, plugins, re-runs.
+mod writeback;

@@ -1,0 +1,85 @@
+//! Writing a mix back into the user's session, as edits of the original
+//! document. The edits are described in DAW-neutral terms ([`Edits`]:
+//! per-track gain changes, one bus per group with gain, pan, EQ and
+//! compressor in real units, master-bus settings); each format's writer
+//! maps them onto that DAW's own tracks and stock plugins.
+//!
+//! Invariant: writers only touch what an edit targets. Everything else in
+//! the document is written back byte for byte.
+
+pub mod rpp;
+pub mod rpp_comp;
+
+use serde::Serialize;
+
+/// A parametric EQ band in real units.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EqBand {
+    pub kind: EqKind,
+    pub freq_hz: f64,
+    pub gain_db: f64,
+    /// Quality factor (RBJ cookbook Q; for shelves, the cookbook's Q form).
+    pub q: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EqKind {
+    LowShelf,
+    Peak,
+    HighShelf,
+    HighPass,
+    LowPass,
+}
+
+/// Compressor settings in real units.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompSettings {
+    pub threshold_db: f64,
+    pub ratio: f64,
+    pub attack_ms: f64,
+    pub release_ms: f64,
+    pub knee_db: f64,
+    pub makeup_db: f64,
+}
+
+/// What one bus (or the master) carries.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BusSettings {
+    /// Fader gain, dB.
+    pub gain_db: f64,
+    /// Pan, −1 … +1.
+    pub pan: f64,
+    pub eq: Vec<EqBand>,
+    pub comp: Option<CompSettings>,
+}
+
+/// One instrument group's bus.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupEdit {
+    /// Shown as the bus track's name.
+    pub name: String,
+    /// Session track indices of the member tracks, in session order.
+    pub members: Vec<usize>,
+    pub bus: BusSettings,
+}
+
+/// Everything to write into a session.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Edits {
+    /// (session track index, gain change in dB) for each track to change.
+    pub track_gain_db: Vec<(usize, f64)>,
+    pub groups: Vec<GroupEdit>,
+    pub master: Option<BusSettings>,
+}
+
+/// What a writer did, for the user: one line per decision worth knowing.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WriteReport {
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The name prefix of every plugin instance premix writes, so that users
+/// can find them and a re-run updates them instead of adding more.
+pub const FX_PREFIX: &str = "premix";
