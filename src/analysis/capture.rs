@@ -2,7 +2,7 @@
 //! streaming pass, for the statistics whose cost would otherwise grow with
 //! track length (spectral centroid/bandwidth and F0).
 //!
-//! The mono mix is cut into fixed-length *slots* (1 s by default). A slot is
+//! The mono mix is cut into fixed-length *slots* (¼ s by default). A slot is
 //! a candidate when its mean square is above the absolute activity gate.
 //! Candidates are numbered 0, 1, 2, … in order; candidate `k` is kept when
 //! `k` is a multiple of the current stride. When more than `max_slots` are

@@ -74,7 +74,7 @@ impl Biquad {
 /// table in BS.1770-4 Annex 1.
 pub fn k_weighting(fs: f64) -> [Biquad; 2] {
     // Stage 1: high shelf, +4 dB above ~1.7 kHz (head acoustics).
-    let f0 = 1681.974_450_955_533;
+    let f0 = 1_681.974_450_955_533;
     let g = 3.999_843_853_973_347;
     let q = 0.707_175_236_955_419_6;
     let k = (PI * f0 / fs).tan();

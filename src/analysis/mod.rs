@@ -11,7 +11,7 @@
 //! 1. One streaming pass feeds every block to the meters: `ebur128`
 //!    (integrated loudness, LRA), true and sample peak, RMS, stereo energies,
 //!    100 ms activity blocks, and a bounded, evenly spread sample of active
-//!    1 s slots of the mono mix (`capture.rs`).
+//!    ¼ s slots of the mono mix (`capture.rs`).
 //! 2. Spectral statistics and F0 are computed on the kept slots. The refined
 //!    loudness then needs the F0 band, so the source is played a second time
 //!    through the band filters and a gated BS.1770 meter.
@@ -92,9 +92,10 @@ pub struct Config {
     pub n_fft: usize,
     /// Length of a sampled slot, seconds.
     pub slot_s: f64,
-    /// At most this many slots (seconds by default) are kept for spectral
-    /// statistics and F0; `None` keeps every active slot (the full
-    /// statistic, for tests).
+    /// At most this many slots are kept for spectral statistics and F0
+    /// (128 × 0.25 s = 32 s of audio by default; short slots spread the
+    /// sample over more of the track); `None` keeps every active slot (the
+    /// full statistic, for tests).
     pub max_slots: Option<usize>,
     /// Absolute activity gate, dBFS (mean square of a 100 ms block).
     pub activity_gate_dbfs: f64,
@@ -113,8 +114,8 @@ impl Default for Config {
             refined: RefinedConfig::default(),
             pitch: PitchConfig::default(),
             n_fft: 2048,
-            slot_s: 1.0,
-            max_slots: Some(32),
+            slot_s: 0.25,
+            max_slots: Some(128),
             activity_gate_dbfs: -60.0,
             relative_gate_db: 40.0,
             mono_as_dual: true,

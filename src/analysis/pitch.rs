@@ -66,7 +66,7 @@ impl Default for PitchConfig {
     fn default() -> Self {
         PitchConfig {
             fmin_hz: 32.703_195_662_574_83,
-            fmax_hz: 2093.004_522_404_789,
+            fmax_hz: 2_093.004_522_404_789,
             analysis_rate_hz: 16_000.0,
             resolution_semitones: 0.25,
             n_thresholds: 100,

@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
 mod inspect;
 mod roundtrip;
 
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Print the session model: tracks, folders, volumes, pans, clips and media.
     Inspect(inspect::Args),
+    /// Measure every track (loudness, peaks, spectrum, F0, refined loudness).
+    Analyze(analyze::Args),
     /// Parse a session and write it back without edits (a losslessness check).
     Roundtrip(roundtrip::Args),
 }
@@ -34,6 +37,7 @@ pub fn parse() -> Cli {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Analyze(a) => analyze::run(a),
         Command::Roundtrip(a) => roundtrip::run(a),
     }
 }

@@ -3,6 +3,9 @@
 // Shared helpers: corpus location, the premix binary, the Python reference venv.
 mod util;
 
+// Track analysis: Python cross-checks, odd inputs, timeline rendering.
+mod analysis;
+
 // RPP round trips, edits, bad files, python `rpp` cross-check.
 mod rpp;
 
