@@ -12,10 +12,15 @@ use std::f64::consts::PI;
 /// section has `b2 = a2 = 0`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Biquad {
+    /// Feed-forward coefficient of x[n].
     pub b0: f64,
+    /// Feed-forward coefficient of x[n−1].
     pub b1: f64,
+    /// Feed-forward coefficient of x[n−2].
     pub b2: f64,
+    /// Feedback coefficient of y[n−1].
     pub a1: f64,
+    /// Feedback coefficient of y[n−2].
     pub a2: f64,
     s1: f64,
     s2: f64,
@@ -66,6 +71,30 @@ impl Biquad {
         );
         ((num.0 * num.0 + num.1 * num.1) / (den.0 * den.0 + den.1 * den.1)).sqrt()
     }
+}
+
+/// The same cascade with consecutive first-order sections multiplied into
+/// second-order ones (one recursion instead of two per pair: the refined
+/// loudness's HP1 + LP1 become a single band-pass biquad).
+pub fn merge_first_order(chain: &[Biquad]) -> Vec<Biquad> {
+    let first = |b: &Biquad| b.b2 == 0.0 && b.a2 == 0.0;
+    let mut out: Vec<Biquad> = Vec::with_capacity(chain.len());
+    for q in chain {
+        match out.last_mut() {
+            Some(prev) if first(prev) && first(q) => {
+                *prev = Biquad::new(
+                    [
+                        prev.b0 * q.b0,
+                        prev.b0 * q.b1 + prev.b1 * q.b0,
+                        prev.b1 * q.b1,
+                    ],
+                    [1.0, prev.a1 + q.a1, prev.a1 * q.a1],
+                );
+            }
+            _ => out.push(*q),
+        }
+    }
+    out
 }
 
 /// The two BS.1770-4 K-weighting stages (high shelf, then RLB high-pass) at
@@ -173,6 +202,19 @@ mod tests {
         // Two octaves below the cut-off a first-order slope is 6.02 dB/oct
         // within 0.1 dB (the knee is still felt).
         assert!((20.0 * (b / a).log10() - 6.02).abs() < 0.1);
+    }
+
+    #[test]
+    fn merged_first_order_sections_have_the_same_response() {
+        let mut chain = butterworth(Pass::High, 1, 200.0, 48_000.0);
+        chain.extend(butterworth(Pass::Low, 1, 400.0, 48_000.0));
+        let merged = merge_first_order(&chain);
+        assert_eq!(merged.len(), 1);
+        for f in [20.0, 100.0, 283.0, 1000.0, 10_000.0] {
+            let a = cascade_mag(&chain, f, 48_000.0);
+            let b = cascade_mag(&merged, f, 48_000.0);
+            assert!((a / b - 1.0).abs() < 1e-12, "{f}: {a} vs {b}");
+        }
     }
 
     #[test]

@@ -235,8 +235,11 @@ pub fn analyze(src: &dyn Source, cfg: &Config) -> Analysis {
         (Some(l), Err(why)) => {
             let detail = if matches!(cfg.refined.band, Band::F0 { .. }) {
                 format!(
-                    " (voiced ratio {:.2}, minimum {:.2})",
-                    pitch.voiced_ratio, cfg.pitch.min_voiced_ratio
+                    " ({} of {} active frames voiced; an F0 needs a voiced ratio of {:.2} and {} frames)",
+                    pitch.voiced_frames,
+                    pitch.active_frames,
+                    cfg.pitch.min_voiced_ratio,
+                    cfg.pitch.min_voiced_frames
                 )
             } else {
                 String::new()

@@ -30,6 +30,7 @@ pub enum Band {
 /// Refined-loudness settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RefinedConfig {
+    /// The band.
     pub band: Band,
     /// Butterworth order of each filter; 1 is the paper's 6 dB/octave.
     pub order: u32,

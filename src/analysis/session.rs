@@ -43,6 +43,7 @@ impl Default for RunOptions {
 pub struct TrackAnalysis {
     /// Position in the session's track list (or the file list), from 0.
     pub index: usize,
+    /// The track name (the file name for audio files).
     pub name: String,
     #[serde(flatten)]
     pub analysis: Analysis,
@@ -57,6 +58,7 @@ pub struct SessionAnalysis {
     /// The rate tracks were rendered at; `None` for a list of files, each
     /// analysed at its own rate.
     pub sample_rate: Option<u32>,
+    /// Per track, in session order.
     pub tracks: Vec<TrackAnalysis>,
     /// Run-level warnings.
     pub warnings: Vec<String>,

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// A file decoded and resampled to the project rate.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The samples at the project rate.
     pub buffer: Arc<Buffer>,
     /// Sample rate of the file itself.
     pub file_rate: u32,

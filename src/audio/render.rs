@@ -41,21 +41,25 @@ pub struct ClipRender {
     pub length: u64,
     /// Linear gain.
     pub gain: f32,
-    /// Fade-in and fade-out lengths, frames.
+    /// Fade-in length, frames (linear).
     pub fade_in: u64,
+    /// Fade-out length, frames (linear).
     pub fade_out: u64,
 }
 
 /// A track's clips, ready to play as a [`Source`].
 #[derive(Clone, Debug)]
 pub struct TrackRender {
+    /// The project rate, Hz.
     pub sample_rate: u32,
     /// 1 or 2.
     pub channels: usize,
     /// Timeline extent rendered: from the first clip start to the last clip
-    /// end.
+    /// end (timeline frames, end exclusive).
     pub start: i64,
+    /// End of the rendered extent (exclusive).
     pub end: i64,
+    /// The clips to mix.
     pub clips: Vec<ClipRender>,
 }
 
@@ -164,8 +168,11 @@ impl Source for TrackRender {
 #[derive(Debug, thiserror::Error)]
 #[error("track {index} \"{name}\": {message}")]
 pub struct RenderError {
+    /// The track's index.
     pub index: usize,
+    /// The track's name.
     pub name: String,
+    /// What went wrong, naming the file.
     pub message: String,
 }
 
