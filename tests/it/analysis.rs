@@ -714,3 +714,76 @@ fn session_tracks_render_clips_on_the_timeline() {
     assert!(res.tracks[2].analysis.features.lufs.is_none());
     assert!(res.tracks[3].error.is_none());
 }
+
+#[test]
+fn every_supported_format_decodes_to_the_same_measurements() {
+    // The same 3 s stereo tone written by libsndfile (an independent
+    // encoder) in each container/codec premix reads.
+    let Some(py) = util::python_with(&["soundfile", "numpy"]) else {
+        return;
+    };
+    let dir = util::tempdir();
+    let script = r#"
+import sys, numpy as np, soundfile as sf
+d = sys.argv[1]; sr = 48000
+t = np.arange(3 * sr) / sr
+x = sum(np.sin(2 * np.pi * 220 * h * t) / h for h in range(1, 7)) * 0.25
+st = np.stack([x, 0.7 * x], axis=1)
+for name, fmt, sub in [
+    ("pcm16.wav", "WAV", "PCM_16"), ("pcm24.wav", "WAV", "PCM_24"),
+    ("pcm32.wav", "WAV", "PCM_32"), ("float32.wav", "WAV", "FLOAT"),
+    ("float64.wav", "WAV", "DOUBLE"), ("extensible.wav", "WAVEX", "PCM_24"),
+    ("pcm16.aiff", "AIFF", "PCM_16"), ("pcm24.aiff", "AIFF", "PCM_24"),
+    ("pcm24.flac", "FLAC", "PCM_24"), ("vorbis.ogg", "OGG", "VORBIS"),
+    ("layer3.mp3", "MP3", "MPEG_LAYER_III"),
+]:
+    sf.write(f"{d}/{name}", st, sr, format=fmt, subtype=sub)
+"#;
+    let ok = Command::new(&py)
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path())
+        .status()
+        .expect("run python");
+    assert!(ok.success(), "writing the format files failed");
+    let names = [
+        "float64.wav",
+        "pcm16.wav",
+        "pcm24.wav",
+        "pcm32.wav",
+        "float32.wav",
+        "extensible.wav",
+        "pcm16.aiff",
+        "pcm24.aiff",
+        "pcm24.flac",
+        "vorbis.ogg",
+        "layer3.mp3",
+    ];
+    let files: Vec<PathBuf> = names.iter().map(|n| dir.path().join(n)).collect();
+    let (t, code) = premix_json(&files, &[]);
+    assert_eq!(code, 0, "{t:?}");
+    let lufs = |i: usize| t[i]["lufs"].as_f64().unwrap_or(f64::NAN);
+    let f0 = |i: usize| t[i]["f0_hz"].as_f64().unwrap_or(f64::NAN);
+    let reference = lufs(0);
+    for (i, name) in names.iter().enumerate() {
+        let lossy = name.ends_with(".ogg") || name.ends_with(".mp3");
+        // Lossless: only quantisation differs (16-bit noise is ~80 dB
+        // below this tone): 0.01 LU. Lossy codecs at their default bit
+        // rates keep loudness within 0.2 LU and the pitch exactly.
+        let tol = if lossy { 0.2 } else { 0.01 };
+        assert!(
+            (lufs(i) - reference).abs() < tol,
+            "{name}: {} vs {reference}",
+            lufs(i)
+        );
+        assert!((f0(i) / 220.0 - 1.0).abs() < 0.002, "{name}: f0 {}", f0(i));
+        // MP3 decodes gapless in Symphonia: the length survives.
+        let dur = t[i]["duration_s"].as_f64().unwrap();
+        assert!((dur - 3.0).abs() < 0.001, "{name}: {dur} s");
+        assert!(
+            t[i]["warnings"].as_array().unwrap().is_empty(),
+            "{name}: {}",
+            t[i]["warnings"]
+        );
+    }
+}
