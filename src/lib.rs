@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod audio;
 pub mod cli;
+pub mod generate;
 pub mod output;
 pub mod session;
 pub mod writeback;

@@ -14,3 +14,6 @@ mod session;
 
 // Writing a mix into RPP: buses, moves, sends, plugins, re-runs.
 mod writeback;
+
+// The synthetic session generator: determinism, levels, RPP, signal sanity.
+mod generate;
