@@ -10,6 +10,8 @@ pub mod analysis;
 pub mod audio;
 pub mod cli;
 pub mod generate;
+pub mod group;
 pub mod output;
+pub mod script;
 pub mod session;
 pub mod writeback;

@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod groups;
 mod inspect;
 mod roundtrip;
 
@@ -23,6 +24,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Measure every track (loudness, peaks, spectrum, F0, refined loudness).
     Analyze(analyze::Args),
+    /// Group the tracks into stems: each group's tracks with role, class and why.
+    Groups(groups::Args),
     /// Parse a session and write it back without edits (a losslessness check).
     Roundtrip(roundtrip::Args),
 }
@@ -37,6 +40,7 @@ pub fn parse() -> Cli {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Groups(a) => groups::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Roundtrip(a) => roundtrip::run(a),
     }

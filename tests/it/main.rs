@@ -6,6 +6,9 @@ mod util;
 // Track analysis: Python cross-checks, odd inputs, timeline rendering.
 mod analysis;
 
+// Grouping: name rules, folders, features, Lua hooks and sandbox, examples, `premix groups`.
+mod groups;
+
 // RPP round trips, edits, bad files, python `rpp` cross-check.
 mod rpp;
 
