@@ -8,10 +8,13 @@
 
 pub mod analysis;
 pub mod audio;
+pub mod balance;
 pub mod cli;
 pub mod generate;
 pub mod group;
 pub mod output;
+pub mod plan;
+pub mod report;
 pub mod script;
 pub mod session;
 pub mod writeback;

@@ -5,8 +5,12 @@
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod demo;
+mod generate;
 mod groups;
 mod inspect;
+mod mix;
+mod progress;
 mod roundtrip;
 
 /// premix: a strong first mix of a large DAW session, written back into the
@@ -28,6 +32,13 @@ enum Command {
     Groups(groups::Args),
     /// Parse a session and write it back without edits (a losslessness check).
     Roundtrip(roundtrip::Args),
+    /// Write a deterministic synthetic multitrack session and a reference mix.
+    Generate(generate::Args),
+    /// Generate the demo session and run premix on it.
+    Demo(demo::Args),
+    /// Mix a session: analyse, group, balance (stage 1), match a reference
+    /// (stage 2), and write the mix into a new session file.
+    Mix(mix::Args),
 }
 
 /// Parses `std::env::args`.
@@ -43,5 +54,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Groups(a) => groups::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Roundtrip(a) => roundtrip::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Mix(a) => mix::run(a),
     }
 }

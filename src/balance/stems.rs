@@ -1,0 +1,154 @@
+//! Group stems: each group's tracks, at their stage-1 faders and existing
+//! pans, summed into a stereo stem in memory for stage 2 (and written as
+//! WAV with `--stems`).
+//!
+//! Every stem starts at the session's time 0 and has the same length (the
+//! end of the last clip of any stem), so stems sum sample for sample.
+//! Memory is one stereo buffer per group, whatever the number of tracks;
+//! tracks are rendered block by block and never held whole.
+//!
+//! Pan: REAPER's default "stereo balance / mono pan" with a 0 dB centre:
+//! a stereo track's pan is a balance control (left gain `min(1, 1 − p)`,
+//! right gain `min(1, 1 + p)`), and a mono track plays in both channels
+//! through the same gains.
+
+use crate::audio::cache::MediaCache;
+use crate::audio::{render_track, Source};
+use crate::group::{Class, Grouping};
+use crate::session::Session;
+use rayon::prelude::*;
+use std::path::Path;
+
+use super::Balance;
+
+/// One group's stem.
+#[derive(Clone, Debug)]
+pub struct Stem {
+    pub name: String,
+    /// The class most of the stem's tracks have (ties: the first).
+    pub class: Class,
+    /// Classes of every member, in session order.
+    pub member_classes: Vec<Class>,
+    pub sample_rate: u32,
+    pub left: Vec<f32>,
+    pub right: Vec<f32>,
+}
+
+/// Balance-law gains `(left, right)` for pan `p` in −1 … +1.
+pub fn pan_gains(p: f64) -> (f64, f64) {
+    let p = p.clamp(-1.0, 1.0);
+    ((1.0 - p).min(1.0), (1.0 + p).min(1.0))
+}
+
+/// Renders every group's stem at `rate`. Tracks that fail to render are
+/// left out of their stem with a warning naming them.
+pub fn render_stems(
+    session: &Session,
+    grouping: &Grouping,
+    balance: &Balance,
+    rate: u32,
+    cache: &MediaCache,
+) -> (Vec<Stem>, Vec<String>) {
+    // Prepare every member's render once to know the common length.
+    let mut warnings = Vec::new();
+    let mut end = 0i64;
+    let mut prepared: Vec<Vec<(usize, crate::audio::TrackRender)>> = Vec::new();
+    for g in &grouping.groups {
+        let mut renders = Vec::new();
+        for gt in &g.tracks {
+            let track = &session.tracks[gt.index];
+            match render_track(track, rate, cache) {
+                Ok((r, _)) if !r.clips.is_empty() => {
+                    end = end.max(r.end);
+                    renders.push((gt.index, r));
+                }
+                Ok(_) => {}
+                Err(e) => warnings.push(format!("stem '{}': {e}; left out", g.name)),
+            }
+        }
+        prepared.push(renders);
+    }
+    let len = end.max(0) as usize;
+    let stems = grouping
+        .groups
+        .par_iter()
+        .zip(prepared.into_par_iter())
+        .map(|(g, renders)| {
+            let mut left = vec![0f32; len];
+            let mut right = vec![0f32; len];
+            for (index, render) in renders {
+                let track = &session.tracks[index];
+                let gain = balance.new_gain(index).unwrap_or(track.volume);
+                let (gl, gr) = pan_gains(track.pan);
+                let (gl, gr) = ((gain * gl) as f32, (gain * gr) as f32);
+                let mut t = render.start;
+                render.play(crate::audio::BLOCK_FRAMES, &mut |block| {
+                    let n = block[0].len();
+                    let (l, r) = if block.len() > 1 {
+                        (block[0], block[1])
+                    } else {
+                        (block[0], block[0])
+                    };
+                    for i in 0..n {
+                        let at = t + i as i64;
+                        if at >= 0 && (at as usize) < len {
+                            left[at as usize] += l[i] * gl;
+                            right[at as usize] += r[i] * gr;
+                        }
+                    }
+                    t += n as i64;
+                });
+            }
+            let member_classes: Vec<Class> = g.tracks.iter().map(|t| t.class).collect();
+            Stem {
+                name: g.name.clone(),
+                class: dominant(&member_classes),
+                member_classes,
+                sample_rate: rate,
+                left,
+                right,
+            }
+        })
+        .collect();
+    (stems, warnings)
+}
+
+fn dominant(classes: &[Class]) -> Class {
+    let mut best = (Class::Misc, 0usize);
+    for c in classes {
+        let n = classes.iter().filter(|x| *x == c).count();
+        if n > best.1 {
+            best = (*c, n);
+        }
+    }
+    best.0
+}
+
+/// Writes each stem as a 32-bit float stereo WAV named after the group in
+/// `dir` (created if needed); returns the paths.
+pub fn write_stems(stems: &[Stem], dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut paths = Vec::new();
+    for (i, s) in stems.iter().enumerate() {
+        let safe: String = s
+            .name
+            .chars()
+            .map(|c| if c.is_alphanumeric() || c == ' ' || c == '-' { c } else { '_' })
+            .collect();
+        let path = dir.join(format!("{:02} {}.wav", i + 1, safe.trim()));
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: s.sample_rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).map_err(std::io::Error::other)?;
+        for (l, r) in s.left.iter().zip(&s.right) {
+            w.write_sample(*l).map_err(std::io::Error::other)?;
+            w.write_sample(*r).map_err(std::io::Error::other)?;
+        }
+        w.finalize().map_err(std::io::Error::other)?;
+        paths.push(path);
+    }
+    Ok(paths)
+}

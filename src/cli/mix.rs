@@ -1,0 +1,281 @@
+//! `premix mix`: the whole pipeline on one session: read, analyse, group,
+//! stage 1, stage 2 (with `--reference`), and write the mix into a new
+//! session file beside the input.
+
+use super::progress;
+use crate::analysis::session::{analyze_session, RunOptions, TrackAnalysis};
+use crate::analysis::{Band, Config};
+use crate::audio::cache::MediaCache;
+use crate::balance::stems::{render_stems, write_stems, Stem};
+use crate::balance::{balance, BalanceConfig, Measure};
+use crate::group::{assign, GroupConfig, Grouping, UserScript};
+use crate::output::write_atomic;
+use crate::plan::MixPlan;
+use crate::session::{self, Session};
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The session to mix (.RPP).
+    pub session: PathBuf,
+    /// A reference mix (WAV, FLAC, MP3, ...) whose style stage 2 matches.
+    /// Without it, stage 2 is skipped and stage 1 alone is written.
+    #[arg(long, short)]
+    pub reference: Option<PathBuf>,
+    /// Output session (default: NAME.premix.RPP beside the input).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// A Lua file with grouping hooks (`group(track)`, `groups(session)`).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Ignore the session's folders when grouping.
+    #[arg(long)]
+    pub ignore_folders: bool,
+    /// Loudness measure stage 1 balances.
+    #[arg(long, value_enum, default_value_t = Measure::F0band)]
+    pub loudness: Measure,
+    /// Add the per-class level offsets of the knowledge-engineering table.
+    #[arg(long)]
+    pub class_offsets: bool,
+    /// Write each group's stage-1 stem as WAV into this folder.
+    #[arg(long)]
+    pub stems: Option<PathBuf>,
+    /// Render the mix premix made to this WAV file.
+    #[arg(long)]
+    pub preview: Option<PathBuf>,
+    /// Write a self-contained HTML report (plots of every decision).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Print the MixPlan as JSON on stdout instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Decide everything, write nothing (the plan goes to stdout).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+/// The output path: explicit, or `NAME.premix.<ext>` beside the input.
+pub fn default_output(session: &Path) -> PathBuf {
+    let stem = session
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "session".into());
+    let ext = session
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "RPP".into());
+    session.with_file_name(format!("{stem}.premix.{ext}"))
+}
+
+pub fn run(args: Args) -> Result<u8> {
+    let out_path = args.output.clone().unwrap_or_else(|| default_output(&args.session));
+    // Refuse early, before minutes of analysis, if the write would fail.
+    if !args.dry_run {
+        if crate::output::same_file(&out_path, &args.session) {
+            bail!("{}: refusing to overwrite the input session", out_path.display());
+        }
+        if out_path.exists() && !args.force {
+            bail!("{}: already exists (use --force to replace it)", out_path.display());
+        }
+    }
+    let session = session::read(&args.session)?;
+    let rules = match &args.rules {
+        Some(p) => Some(UserScript {
+            source: std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read rules", p.display()))?,
+            chunk: crate::group::chunk_name(p),
+        }),
+        None => None,
+    };
+
+    // Analysis.
+    let rate = session.sample_rate.unwrap_or(crate::analysis::session::DEFAULT_RATE);
+    let mut cfg = Config::default();
+    if args.loudness == Measure::Centroid {
+        cfg.refined.band = Band::Centroid;
+    }
+    let opts = RunOptions {
+        threads: args.jobs,
+        ..RunOptions::default()
+    };
+    eprintln!("premix: analysing {} tracks ...", session.tracks.len());
+    let bar = progress::bar(session.tracks.len() as u64, "tracks");
+    let analysis = analyze_session(&session, &cfg, &opts, &|t: &TrackAnalysis| {
+        bar.set_message(t.name.clone());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let mut warnings: Vec<String> = session.warnings.iter().map(|w| w.message.clone()).collect();
+    warnings.extend(analysis.warnings.iter().cloned());
+    for t in &analysis.tracks {
+        if let Some(e) = &t.error {
+            warnings.push(e.clone());
+        }
+    }
+
+    // Grouping.
+    let features: Vec<Option<crate::analysis::Features>> = analysis
+        .tracks
+        .iter()
+        .map(|t| t.error.is_none().then(|| t.analysis.features.clone()))
+        .collect();
+    let gcfg = GroupConfig {
+        ignore_folders: args.ignore_folders,
+        script: rules,
+        ..GroupConfig::default()
+    };
+    let grouping = assign(&session, &features, &gcfg).with_context(|| {
+        format!(
+            "{}: grouping failed",
+            args.rules.as_deref().unwrap_or(&args.session).display()
+        )
+    })?;
+
+    // Stage 1.
+    let bcfg = BalanceConfig {
+        measure: args.loudness,
+        class_offsets: args.class_offsets,
+        ..BalanceConfig::default()
+    };
+    let stage1 = balance(&session, &grouping, &analysis.tracks, &bcfg);
+    let mut plan = MixPlan::from_stage1(args.session.display().to_string(), rate, &stage1);
+    plan.warnings = warnings;
+
+    // Stems (stage 2, --stems and --preview need them).
+    let need_stems = args.reference.is_some() || args.stems.is_some() || args.preview.is_some();
+    let stems = if need_stems {
+        eprintln!("premix: rendering {} group stems ...", grouping.groups.len());
+        let (stems, w) = stems_for(&session, &grouping, &stage1, rate);
+        plan.warnings.extend(w);
+        for (g, s) in plan.groups.iter_mut().zip(&stems) {
+            g.stem_lufs = stem_lufs(s);
+        }
+        stems
+    } else {
+        Vec::new()
+    };
+    if let Some(dir) = &args.stems {
+        write_stems(&stems, dir).with_context(|| format!("{}: cannot write stems", dir.display()))?;
+    }
+
+    if args.reference.is_some() {
+        plan.warnings.push("stage 2 is not available in this build yet: only stage 1 is applied".into());
+    }
+
+    // Output.
+    let mut out = std::io::stdout().lock();
+    if args.json || args.dry_run {
+        serde_json::to_writer_pretty(&mut out, &plan)?;
+        writeln!(out)?;
+    }
+    if args.dry_run {
+        return Ok(0);
+    }
+    let mut doc = premix_rpp::Document::read(&args.session)?;
+    let report = crate::writeback::rpp::apply(&mut doc, &session, &plan.edits(), seed_of(&args.session))
+        .with_context(|| format!("{}: cannot apply the mix", args.session.display()))?;
+    if let Some(p) = &args.preview {
+        write_preview(&stems, p)?;
+    }
+    if let Some(p) = &args.report {
+        let html = crate::report::render_html(&plan, &crate::report::ReportData::default());
+        write_atomic(p, html.as_bytes(), Some(&args.session), args.force)?;
+    }
+    write_atomic(&out_path, &doc.to_bytes(), Some(&args.session), args.force)?;
+    if !args.json {
+        summary(&mut out, &plan, &grouping, &out_path)?;
+        for n in &report.notes {
+            writeln!(out, "  {n}")?;
+        }
+    }
+    for w in plan.warnings.iter().chain(&report.warnings) {
+        eprintln!("premix: warning: {w}");
+    }
+    Ok(0)
+}
+
+fn stems_for(
+    session: &Session,
+    grouping: &Grouping,
+    stage1: &crate::balance::Balance,
+    rate: u32,
+) -> (Vec<Stem>, Vec<String>) {
+    let cache = MediaCache::new(rate, std::iter::empty::<std::iter::Empty<&Path>>(), 0);
+    render_stems(session, grouping, stage1, rate, &cache)
+}
+
+fn stem_lufs(s: &Stem) -> Option<f64> {
+    let mut m = ebur128::EbuR128::new(2, s.sample_rate, ebur128::Mode::I).ok()?;
+    m.add_frames_planar_f32(&[&s.left, &s.right]).ok()?;
+    let l = m.loudness_global().ok()?;
+    l.is_finite().then_some(l)
+}
+
+/// Sums the stems into a stereo WAV (32-bit float).
+fn write_preview(stems: &[Stem], path: &Path) -> Result<()> {
+    let Some(first) = stems.first() else {
+        bail!("{}: nothing to preview (no stems)", path.display());
+    };
+    let n = first.left.len();
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: first.sample_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec)
+        .with_context(|| format!("{}: cannot write the preview", path.display()))?;
+    for i in 0..n {
+        let l: f32 = stems.iter().map(|s| s.left[i]).sum();
+        let r: f32 = stems.iter().map(|s| s.right[i]).sum();
+        w.write_sample(l)?;
+        w.write_sample(r)?;
+    }
+    w.finalize()?;
+    Ok(())
+}
+
+/// A seed for the GUIDs of new tracks and plugins: the session's file name,
+/// so re-runs on the same file mint the same GUIDs.
+fn seed_of(path: &Path) -> u64 {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // FNV-1a.
+    name.bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+fn summary(out: &mut impl Write, plan: &MixPlan, grouping: &Grouping, path: &Path) -> Result<()> {
+    writeln!(out, "premix: {} groups, {} tracks balanced by {}", plan.groups.len(), plan.tracks.len(), plan.measure.as_str())?;
+    for g in &plan.groups {
+        writeln!(
+            out,
+            "  {:<16} {:>2} tracks  spread {:>5}  stem {}",
+            g.stage1.name,
+            g.stage1.tracks.len(),
+            g.stage1.spread_lu.map_or("-".into(), |s| format!("{s:.1} LU")),
+            g.stem_lufs.map_or("-".into(), |l| format!("{l:.1} LUFS")),
+        )?;
+        for t in plan.tracks.iter().filter(|t| t.group == g.stage1.name) {
+            writeln!(
+                out,
+                "    {:<24} {:>+6.1} dB  {}",
+                t.name,
+                t.change_db,
+                t.reasons.join("; ")
+            )?;
+        }
+    }
+    for s in &grouping.skipped {
+        writeln!(out, "  skipped: {} ({})", s.name, s.reason)?;
+    }
+    writeln!(out, "wrote {}", path.display())?;
+    Ok(())
+}
