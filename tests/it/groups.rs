@@ -3,6 +3,7 @@
 
 use crate::util::{premix, root, tempdir};
 use premix::analysis::Features;
+use premix::generate::{generate, GenerateConfig, Instrument};
 use premix::group::{self, Class, GroupConfig, GroupError, Grouping, Role, Source, UserScript};
 use premix::script::ErrorKind;
 use premix::session::{Clip, ClipKind, Format, Session, Track};
@@ -414,10 +415,10 @@ fn groups_unnamed_tracks_are_classified_from_features() {
     let s = flat(&["Audio 1", "Audio 2", "Audio 3", "Kick"]);
     let f = vec![
         features(0.9, 0.02, None, 150.0),
-        features(0.1, 0.9, Some(55.0), 400.0),
+        features(0.1, 0.9, Some(55.0), 300.0),
         features(0.1, 0.9, Some(196.0), 2400.0),
         // Names win over features.
-        features(0.1, 0.9, Some(55.0), 400.0),
+        features(0.1, 0.9, Some(55.0), 300.0),
     ];
     let g = group::assign(&s, &f, &GroupConfig::default()).unwrap();
     assert_eq!(placed(&g, 0), ("Drums".into(), Normal, BassDrum));
@@ -436,6 +437,166 @@ fn groups_unnamed_tracks_are_classified_from_features() {
         [0, 1, 2],
         "only tracks the names cannot place need analysis"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Generated sessions and the corpus.
+
+/// The group and class each generated instrument belongs to.
+fn expected(i: Instrument) -> (&'static str, Class) {
+    match i {
+        Instrument::Kick => ("Drums", BassDrum),
+        Instrument::Snare | Instrument::Tom => ("Drums", Percussion1),
+        Instrument::HiHat | Instrument::Overheads => ("Drums", Percussion2),
+        Instrument::Room => ("Drums", Misc),
+        Instrument::Percussion => ("Percussion", Percussion1),
+        Instrument::Bass => ("Bass", Class::Bass),
+        Instrument::ElectricGuitar | Instrument::AcousticGuitar => ("Guitars", Guitar),
+        Instrument::Piano | Instrument::Organ => ("Keys", Keys),
+        Instrument::Synth | Instrument::Pad => ("Synths", Synth),
+        Instrument::LeadVocal => ("Vocals", MainVocals),
+        Instrument::BackingVocal => ("Vocals", SupportVocals),
+        Instrument::Strings => ("Strings", OrchestralStrings),
+        Instrument::Brass => ("Brass", Class::Brass),
+        Instrument::Flute => ("Woodwinds", Woodwinds),
+        Instrument::Fx => ("FX", Misc),
+    }
+}
+
+#[test]
+fn groups_generated_sessions_group_every_instrument() {
+    // 40 tracks: the 24-track template (every instrument) plus numbered
+    // extras ("Gtr 3", "Tom 3", "FX 2", ...). With folders the kit and the
+    // vocals sit in "Drums"/"Vocals" folders; without, the name rules alone
+    // must find the same groups.
+    for folders in [true, false] {
+        let dir = tempdir();
+        let cfg = GenerateConfig {
+            tracks: 40,
+            seconds: 1.0,
+            folders,
+            ..GenerateConfig::default()
+        };
+        let report = generate(&cfg, dir.path(), &|_, _| {}).expect("generate");
+        let s = premix::session::read(&report.session).expect("read generated session");
+        let g = assign(&s);
+        assert!(g.skipped.is_empty(), "{:?}", g.skipped);
+        let mut seen = std::collections::BTreeSet::new();
+        for gen in &report.tracks {
+            let t = s
+                .tracks
+                .iter()
+                .find(|t| t.name == gen.name)
+                .expect("track in session");
+            let (group, class) = expected(gen.instrument);
+            let got = placed(&g, t.index);
+            assert_eq!(
+                (got.0.as_str(), got.2),
+                (group, class),
+                "folders {folders}: {} ({:?}): {}",
+                gen.name,
+                gen.instrument,
+                g.track(t.index).unwrap().reason
+            );
+            seen.insert(gen.instrument.name());
+        }
+        assert_eq!(
+            seen.len(),
+            Instrument::ALL.len(),
+            "every instrument type generated"
+        );
+    }
+}
+
+#[test]
+fn groups_feature_fallback_on_analysed_generated_tracks() {
+    // Generated tracks renamed so that neither track nor file names say
+    // anything, then analysed for real: the feature rules must find the
+    // kit pieces and the basses, and must not call anything else a kick or
+    // a bass.
+    let dir = tempdir();
+    let cfg = GenerateConfig {
+        tracks: 24,
+        seconds: 4.0,
+        folders: false,
+        ..GenerateConfig::default()
+    };
+    let report = generate(&cfg, dir.path(), &|_, _| {}).expect("generate");
+    let mut s = premix::session::read(&report.session).unwrap();
+    let truth: Vec<Instrument> = s
+        .tracks
+        .iter()
+        .map(|t| {
+            report
+                .tracks
+                .iter()
+                .find(|g| g.name == t.name)
+                .unwrap()
+                .instrument
+        })
+        .collect();
+    for t in &mut s.tracks {
+        t.name = format!("Audio {}", t.index + 1);
+        for c in &mut t.clips {
+            c.path = Some(format!("take_{}.wav", t.index + 1));
+        }
+    }
+    assert_eq!(
+        group::tracks_needing_features(&s).unwrap().len(),
+        s.tracks.len()
+    );
+    let analysis = premix::analysis::session::analyze_session(
+        &s,
+        &premix::analysis::Config::default(),
+        &Default::default(),
+        &|_| {},
+    );
+    let features: Vec<Option<Features>> = analysis
+        .tracks
+        .iter()
+        .map(|t| Some(t.analysis.features.clone()))
+        .collect();
+    let g = group::assign(&s, &features, &GroupConfig::default()).unwrap();
+    for (i, inst) in truth.iter().enumerate() {
+        let t = g.track(i).unwrap();
+        // Features may also be inconclusive (Fallback), never a name match.
+        assert!(
+            matches!(t.source, Source::Feature | Source::Fallback),
+            "{inst:?}: {}",
+            t.reason
+        );
+        let got = (g.group_of(i).unwrap().name.as_str(), t.class);
+        let want = match inst {
+            Instrument::Kick => Some(("Drums", BassDrum)),
+            Instrument::Snare => Some(("Drums", Percussion1)),
+            Instrument::HiHat => Some(("Drums", Percussion2)),
+            Instrument::Bass => Some(("Bass", Class::Bass)),
+            _ => None,
+        };
+        match want {
+            Some(w) => assert_eq!(got, w, "{inst:?}: {}", t.reason),
+            None => assert!(
+                got.1 != BassDrum && got.1 != Class::Bass,
+                "{inst:?} taken for {got:?}: {}",
+                t.reason
+            ),
+        }
+    }
+}
+
+#[test]
+fn groups_every_corpus_session_groups() {
+    let Some(dir) = crate::util::corpus("rpp") else {
+        return;
+    };
+    for path in crate::util::files_with_ext(&dir, &["rpp"]) {
+        let s = premix::session::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let g = group::assign(&s, &[], &GroupConfig::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let members: usize = g.groups.iter().map(|x| x.tracks.len()).sum();
+        let audio = s.tracks.iter().filter(|t| t.has_audio()).count();
+        assert_eq!(members, audio, "{}", path.display());
+    }
 }
 
 // ---------------------------------------------------------------------------
