@@ -67,15 +67,21 @@ pub fn apply(
                 track.name
             ));
         } else {
-            let new = (track.volume * factor).min(MAX_FADER);
-            if new < track.volume * factor {
-                report.warnings.push(format!(
-                    "track {} '{}': fader capped at +12 dB (REAPER's maximum)",
+            let wanted = track.volume * factor;
+            if wanted > MAX_FADER {
+                // REAPER's fader stops at +12 dB: the rest goes on the items.
+                let rest = wanted / MAX_FADER;
+                let n = scale_items(block, rest);
+                report.notes.push(format!(
+                    "track {} '{}': fader at +12 dB (REAPER's maximum); the other {:+.2} dB went on the gain of its {n} items",
                     t + 1,
-                    track.name
+                    track.name,
+                    20.0 * rest.log10()
                 ));
+                set_volpan(block, Some(MAX_FADER), None);
+            } else {
+                set_volpan(block, Some(wanted), None);
             }
-            set_volpan(block, Some(new), None);
         }
     }
 
