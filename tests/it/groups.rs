@@ -1343,6 +1343,70 @@ fn groups_cli_table_rules_and_ignore_folders() {
     );
 }
 
+#[test]
+fn groups_cli_analyses_tracks_the_names_cannot_place() {
+    // A generated kick renamed to "Audio 1" (track, take and file), next to
+    // a named bass: `premix groups` analyses only the kick and places it by
+    // its features; with `--analyze none` it falls back to Other.
+    let dir = tempdir();
+    let cfg = GenerateConfig {
+        tracks: 2,
+        seconds: 4.0,
+        folders: false,
+        ..GenerateConfig::default()
+    };
+    let report = generate(&cfg, dir.path(), &|_, _| {}).expect("generate");
+    let kick = &report.tracks[0];
+    assert_eq!(kick.instrument, Instrument::Kick);
+    let old_file = kick.file.file_name().unwrap().to_str().unwrap().to_owned();
+    let wav = dir.path().join(&kick.file); // (relative to the output folder)
+    std::fs::rename(&wav, wav.with_file_name("take1.wav")).unwrap();
+    let rpp = std::fs::read_to_string(&report.session)
+        .unwrap()
+        .replace(&format!("NAME \"{}\"", kick.name), "NAME \"Audio 1\"")
+        .replace(&old_file, "take1.wav");
+    std::fs::write(&report.session, rpp).unwrap();
+    let session = report.session.to_str().unwrap();
+
+    let out = run_groups(dir.path(), &[session, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |v: &serde_json::Value, name: &str| -> (String, serde_json::Value) {
+        for g in v["groups"].as_array().unwrap() {
+            for t in g["tracks"].as_array().unwrap() {
+                if t["name"] == name {
+                    return (g["name"].as_str().unwrap().to_owned(), t.clone());
+                }
+            }
+        }
+        panic!("no track {name} in {v}");
+    };
+    let (group, t) = find(&v, "Audio 1");
+    assert_eq!(
+        (group.as_str(), &t["class"], &t["source"]),
+        ("Drums", &"bass_drum".into(), &"feature".into())
+    );
+    assert!(
+        t["reason"].as_str().unwrap().starts_with("features: "),
+        "{t}"
+    );
+    let (group, t) = find(&v, "Bass DI");
+    assert_eq!((group.as_str(), &t["source"]), ("Bass", &"name".into()));
+
+    let out = run_groups(dir.path(), &[session, "--json", "--analyze", "none"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (group, t) = find(&v, "Audio 1");
+    assert_eq!(
+        (group.as_str(), &t["source"]),
+        ("Other", &"fallback".into())
+    );
+}
+
 /// A bad or hostile rules file: exit 2, one line on stderr naming the file
 /// and line, nothing on stdout, no file written.
 fn expect_cli_failure(script: &str, needle: &str) {
