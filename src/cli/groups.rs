@@ -162,7 +162,7 @@ fn print_table(session: &Session, g: &Grouping, out: &mut impl Write) -> Result<
     )?;
     for grp in &g.groups {
         writeln!(out)?;
-        writeln!(out, "{}  ({} tracks)", grp.name, grp.tracks.len())?;
+        writeln!(out, "{}  ({})", grp.name, tracks(grp.tracks.len()))?;
         for t in &grp.tracks {
             writeln!(
                 out,
@@ -178,7 +178,7 @@ fn print_table(session: &Session, g: &Grouping, out: &mut impl Write) -> Result<
     }
     if !g.skipped.is_empty() {
         writeln!(out)?;
-        writeln!(out, "skipped  ({} tracks)", g.skipped.len())?;
+        writeln!(out, "skipped  ({})", tracks(g.skipped.len()))?;
         for t in &g.skipped {
             writeln!(
                 out,
@@ -190,6 +190,14 @@ fn print_table(session: &Session, g: &Grouping, out: &mut impl Write) -> Result<
         }
     }
     Ok(())
+}
+
+fn tracks(n: usize) -> String {
+    if n == 1 {
+        "1 track".to_owned()
+    } else {
+        format!("{n} tracks")
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -6,8 +6,10 @@
 --
 -- Everything the wrappers need is captured in locals here, so a script that
 -- replaces `string.find` or `table.concat` only changes its own view. The
--- locals have names of their own: `function setmetatable` with a local
--- `setmetatable` in scope would assign the local, not the global.
+-- library functions keep their short names as locals, so that their
+-- argument errors read "bad argument #1 to 'rep'"; but `function
+-- setmetatable` with a local `setmetatable` in scope would assign the local,
+-- not the global, hence `setmeta`.
 
 local check, guard, emit = ...
 
@@ -16,9 +18,9 @@ local error, type, tostring, tonumber, select, next =
 local setmeta, rawget = setmetatable, rawget
 local pcall0, xpcall0 = pcall, xpcall
 local co_resume, co_close = coroutine.resume, coroutine.close
-local s_find, s_match, s_gmatch, s_gsub, s_rep =
+local find, match, gmatch, gsub, rep =
   string.find, string.match, string.gmatch, string.gsub, string.rep
-local t_concat, t_sort = table.concat, table.sort
+local concat, sort = table.concat, table.sort
 local tointeger, maxinteger = math.tointeger, math.maxinteger
 
 -- 1. A limit error (instructions, time) must end the script even inside a
@@ -47,19 +49,19 @@ end
 -- 3. Pattern matching runs in C: ask the host for a cost estimate first.
 function string.find(s, p, init, plain)
   guard("find", s, p, plain)
-  return s_find(s, p, init, plain)
+  return find(s, p, init, plain)
 end
 function string.match(s, p, init)
   guard("match", s, p)
-  return s_match(s, p, init)
+  return match(s, p, init)
 end
 function string.gmatch(s, p, init)
   guard("gmatch", s, p)
-  return s_gmatch(s, p, init)
+  return gmatch(s, p, init)
 end
 function string.gsub(s, p, repl, n)
   guard("gsub", s, p)
-  return s_gsub(s, p, repl, n)
+  return gsub(s, p, repl, n)
 end
 
 -- 4. `string.rep("", 2^62)` loops 2^62 times in C without allocating.
@@ -68,7 +70,7 @@ function string.rep(s, n, sep)
     local k = tonumber(n)
     if k then return "" end
   end
-  return s_rep(s, n, sep)
+  return rep(s, n, sep)
 end
 
 -- 5. table.insert/remove/move loop in C over a length or range the script
@@ -153,9 +155,9 @@ function table.sort(t, cmp)
   end
   if cmp ~= nil then
     local f = cmp
-    t_sort(copy, function(a, b) return f(a, b) end)
+    sort(copy, function(a, b) return f(a, b) end)
   else
-    t_sort(copy)
+    sort(copy)
   end
   for i = 1, n do t[i] = copy[i] end
 end
@@ -165,7 +167,7 @@ function print(...)
   local n = select("#", ...)
   local parts = {}
   for i = 1, n do parts[i] = tostring((select(i, ...))) end
-  emit(t_concat(parts, "\t"))
+  emit(concat(parts, "\t"))
 end
 
 -- Read-only views. `freeze(t, what, keys)` returns an empty proxy whose

@@ -320,7 +320,7 @@ impl Sandbox {
         let (mut line, mut message) = split_position(first, &self.chunk);
         if line.is_none() {
             // Errors raised by the prelude's wrappers carry its position.
-            if let (_, Some(m)) = split_position_any(first, "sandbox") {
+            if let (_, Some(m)) = split_position(first, "sandbox") {
                 message = Some(m);
             }
             line = traceback_line(&traceback, &self.chunk);
@@ -486,10 +486,6 @@ fn user_line(lua: &Lua, chunk: &str) -> Option<usize> {
 
 /// Splits `chunk:12: message` into (12, message).
 fn split_position(text: &str, chunk: &str) -> (Option<usize>, Option<String>) {
-    split_position_any(text, chunk)
-}
-
-fn split_position_any(text: &str, chunk: &str) -> (Option<usize>, Option<String>) {
     let Some(rest) = text.strip_prefix(chunk).and_then(|r| r.strip_prefix(':')) else {
         return (None, None);
     };

@@ -1329,13 +1329,13 @@ fn groups_cli_table_rules_and_ignore_folders() {
         lines[0].ends_with("song.rpp  (2 groups, 2 tracks grouped, 0 skipped)"),
         "{stdout}"
     );
-    assert_eq!(lines[2], "Drums  (1 tracks)");
+    assert_eq!(lines[2], "Drums  (1 track)");
     assert!(
         lines[3].contains("Kick In")
             && lines[3].contains("bass_drum")
             && lines[3].contains("name matches 'kick'")
     );
-    assert_eq!(lines[5], "Bass  (1 tracks)");
+    assert_eq!(lines[5], "Bass  (1 track)");
     assert!(
         lines[6].contains("Audio 3")
             && lines[6].contains("script")
