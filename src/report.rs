@@ -95,17 +95,32 @@ pub fn render_html(plan: &MixPlan, data: &ReportData) -> String {
     }
     if !data.spectra.is_empty() {
         h.push_str("<section><h2>Mix and reference spectra (Bark bands)</h2>");
-        h.push_str(&line_chart(&data.spectra, "frequency (Hz)", "level (dB)", true));
+        h.push_str(&line_chart(
+            &data.spectra,
+            "frequency (Hz)",
+            "level (dB)",
+            true,
+        ));
         h.push_str("</section>\n");
     }
     if !data.eq_curves.is_empty() {
         h.push_str("<section><h2>Bus EQ curves</h2>");
-        h.push_str(&line_chart(&data.eq_curves, "frequency (Hz)", "gain (dB)", true));
+        h.push_str(&line_chart(
+            &data.eq_curves,
+            "frequency (Hz)",
+            "gain (dB)",
+            true,
+        ));
         h.push_str("</section>\n");
     }
     if !data.comp_curves.is_empty() {
         h.push_str("<section><h2>Bus compressor curves</h2>");
-        h.push_str(&line_chart(&data.comp_curves, "input (dB)", "output (dB)", false));
+        h.push_str(&line_chart(
+            &data.comp_curves,
+            "input (dB)",
+            "output (dB)",
+            false,
+        ));
         h.push_str("</section>\n");
     }
 
@@ -226,10 +241,16 @@ fn loudness_chart(plan: &MixPlan) -> String {
         .enumerate()
         .filter_map(|(i, t)| t.played.map(|p| (i, p, p + t.change_db)))
         .collect();
-    let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &(_, a, b)| {
-        (lo.min(a).min(b), hi.max(a).max(b))
-    });
-    let (lo, hi) = if lo > hi { (-40.0, 0.0) } else { (lo.floor() - 2.0, hi.ceil() + 2.0) };
+    let (lo, hi) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &(_, a, b)| {
+            (lo.min(a).min(b), hi.max(a).max(b))
+        });
+    let (lo, hi) = if lo > hi {
+        (-40.0, 0.0)
+    } else {
+        (lo.floor() - 2.0, hi.ceil() + 2.0)
+    };
     let n = plan.tracks.len().max(1);
     let mut s = String::new();
     {
@@ -258,7 +279,11 @@ fn loudness_chart(plan: &MixPlan) -> String {
                     vec![(x, before), (x, after)],
                     c.stroke_width(1),
                 )));
-                let _ = chart.draw_series(std::iter::once(Circle::new((x, before), 4, c.stroke_width(1))));
+                let _ = chart.draw_series(std::iter::once(Circle::new(
+                    (x, before),
+                    4,
+                    c.stroke_width(1),
+                )));
                 let _ = chart.draw_series(std::iter::once(Circle::new((x, after), 4, c.filled())));
             }
         }
@@ -289,7 +314,10 @@ fn line_chart(curves: &[Curve], x_desc: &str, y_desc: &str, log_x: bool) -> Stri
         let root = SVGBackend::with_string(&mut s, (900, 360)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let mut builder = ChartBuilder::on(&root);
-        builder.margin(10).x_label_area_size(35).y_label_area_size(55);
+        builder
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(55);
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -302,9 +330,9 @@ fn line_chart(curves: &[Curve], x_desc: &str, y_desc: &str, log_x: bool) -> Stri
                         .filter(|(x, y)| x.is_finite() && y.is_finite())
                         .collect();
                     if let Ok(series) = chart.draw_series(LineSeries::new(pts, c.stroke_width(2))) {
-                        series
-                            .label(name.clone())
-                            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                        series.label(name.clone()).legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                        });
                     }
                 }
                 let _ = chart

@@ -237,7 +237,7 @@ pub fn balance(
             let (level, used) = match a {
                 Some(a) if a.error.is_none() => {
                     let (l, used) = measured(a, cfg.measure);
-                    if used != cfg.measure {
+                    if used != cfg.measure && l.is_some() {
                         reasons.push(format!(
                             "no usable {} band (no F0 found): plain LUFS used",
                             cfg.measure.as_str()
@@ -295,7 +295,12 @@ pub fn balance(
         // that take part (after removing each one's own offset, so that the
         // lead's offset does not drag the target).
         let offset = |r: &TrackBalance| {
-            cfg.roles.of(r.role) + if cfg.class_offsets { class_offset_db(r.class) } else { 0.0 }
+            cfg.roles.of(r.role)
+                + if cfg.class_offsets {
+                    class_offset_db(r.class)
+                } else {
+                    0.0
+                }
         };
         let mut levels: Vec<f64> = rows
             .iter()

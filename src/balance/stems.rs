@@ -133,7 +133,13 @@ pub fn write_stems(stems: &[Stem], dir: &Path) -> std::io::Result<Vec<std::path:
         let safe: String = s
             .name
             .chars()
-            .map(|c| if c.is_alphanumeric() || c == ' ' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || c == ' ' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = dir.join(format!("{:02} {}.wav", i + 1, safe.trim()));
         let spec = hound::WavSpec {

@@ -27,7 +27,11 @@ pub fn run(args: Args) -> Result<u8> {
         seed: 1,
         no_folders: false,
     };
-    eprintln!("premix: generating a {}-track demo session in {} ...", args.tracks, args.out.display());
+    eprintln!(
+        "premix: generating a {}-track demo session in {} ...",
+        args.tracks,
+        args.out.display()
+    );
     let report = generate::run_generate(&gen)?;
     super::inspect::run(super::inspect::Args {
         session: report.session.clone(),

@@ -49,8 +49,10 @@ pub fn run_generate(args: &Args) -> Result<GenerateReport> {
         folders: !args.no_folders,
     };
     let bar = progress::bar(args.tracks as u64 + 1, "files");
-    let report = generate(&cfg, &args.out, &|done, _total| bar.set_position(done as u64))
-        .with_context(|| format!("{}: cannot generate the session", display(&args.out)))?;
+    let report = generate(&cfg, &args.out, &|done, _total| {
+        bar.set_position(done as u64)
+    })
+    .with_context(|| format!("{}: cannot generate the session", display(&args.out)))?;
     bar.finish_and_clear();
     Ok(report)
 }

@@ -76,14 +76,23 @@ pub fn default_output(session: &Path) -> PathBuf {
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    let out_path = args.output.clone().unwrap_or_else(|| default_output(&args.session));
+    let out_path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&args.session));
     // Refuse early, before minutes of analysis, if the write would fail.
     if !args.dry_run {
         if crate::output::same_file(&out_path, &args.session) {
-            bail!("{}: refusing to overwrite the input session", out_path.display());
+            bail!(
+                "{}: refusing to overwrite the input session",
+                out_path.display()
+            );
         }
         if out_path.exists() && !args.force {
-            bail!("{}: already exists (use --force to replace it)", out_path.display());
+            bail!(
+                "{}: already exists (use --force to replace it)",
+                out_path.display()
+            );
         }
     }
     let session = session::read(&args.session)?;
@@ -97,7 +106,9 @@ pub fn run(args: Args) -> Result<u8> {
     };
 
     // Analysis.
-    let rate = session.sample_rate.unwrap_or(crate::analysis::session::DEFAULT_RATE);
+    let rate = session
+        .sample_rate
+        .unwrap_or(crate::analysis::session::DEFAULT_RATE);
     let mut cfg = Config::default();
     if args.loudness == Measure::Centroid {
         cfg.refined.band = Band::Centroid;
@@ -152,7 +163,10 @@ pub fn run(args: Args) -> Result<u8> {
     // Stems (stage 2, --stems and --preview need them).
     let need_stems = args.reference.is_some() || args.stems.is_some() || args.preview.is_some();
     let stems = if need_stems {
-        eprintln!("premix: rendering {} group stems ...", grouping.groups.len());
+        eprintln!(
+            "premix: rendering {} group stems ...",
+            grouping.groups.len()
+        );
         let (stems, w) = stems_for(&session, &grouping, &stage1, rate);
         plan.warnings.extend(w);
         for (g, s) in plan.groups.iter_mut().zip(&stems) {
@@ -163,11 +177,13 @@ pub fn run(args: Args) -> Result<u8> {
         Vec::new()
     };
     if let Some(dir) = &args.stems {
-        write_stems(&stems, dir).with_context(|| format!("{}: cannot write stems", dir.display()))?;
+        write_stems(&stems, dir)
+            .with_context(|| format!("{}: cannot write stems", dir.display()))?;
     }
 
     if args.reference.is_some() {
-        plan.warnings.push("stage 2 is not available in this build yet: only stage 1 is applied".into());
+        plan.warnings
+            .push("stage 2 is not available in this build yet: only stage 1 is applied".into());
     }
 
     // Output.
@@ -180,8 +196,9 @@ pub fn run(args: Args) -> Result<u8> {
         return Ok(0);
     }
     let mut doc = premix_rpp::Document::read(&args.session)?;
-    let report = crate::writeback::rpp::apply(&mut doc, &session, &plan.edits(), seed_of(&args.session))
-        .with_context(|| format!("{}: cannot apply the mix", args.session.display()))?;
+    let report =
+        crate::writeback::rpp::apply(&mut doc, &session, &plan.edits(), seed_of(&args.session))
+            .with_context(|| format!("{}: cannot apply the mix", args.session.display()))?;
     if let Some(p) = &args.preview {
         write_preview(&stems, p)?;
     }
@@ -246,21 +263,33 @@ fn write_preview(stems: &[Stem], path: &Path) -> Result<()> {
 /// A seed for the GUIDs of new tracks and plugins: the session's file name,
 /// so re-runs on the same file mint the same GUIDs.
 fn seed_of(path: &Path) -> u64 {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     // FNV-1a.
-    name.bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn summary(out: &mut impl Write, plan: &MixPlan, grouping: &Grouping, path: &Path) -> Result<()> {
-    writeln!(out, "premix: {} groups, {} tracks balanced by {}", plan.groups.len(), plan.tracks.len(), plan.measure.as_str())?;
+    writeln!(
+        out,
+        "premix: {} groups, {} tracks balanced by {}",
+        plan.groups.len(),
+        plan.tracks.len(),
+        plan.measure.as_str()
+    )?;
     for g in &plan.groups {
         writeln!(
             out,
             "  {:<16} {:>2} tracks  spread {:>5}  stem {}",
             g.stage1.name,
             g.stage1.tracks.len(),
-            g.stage1.spread_lu.map_or("-".into(), |s| format!("{s:.1} LU")),
+            g.stage1
+                .spread_lu
+                .map_or("-".into(), |s| format!("{s:.1} LU")),
             g.stem_lufs.map_or("-".into(), |l| format!("{l:.1} LUFS")),
         )?;
         for t in plan.tracks.iter().filter(|t| t.group == g.stage1.name) {

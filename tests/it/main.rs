@@ -6,6 +6,9 @@ mod util;
 // Track analysis: Python cross-checks, odd inputs, timeline rendering.
 mod analysis;
 
+// Stage 1 through `premix mix`: spread after balancing, exact stems, odd tracks.
+mod balance;
+
 // Grouping: name rules, folders, features, Lua hooks and sandbox, examples, `premix groups`.
 mod groups;
 
