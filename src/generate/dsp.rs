@@ -46,7 +46,7 @@ pub(crate) fn pan_gains(pan: f64) -> [f32; 2] {
 
 /// Soft clipper: a rational approximation of tanh, exact at ±3 where it
 /// reaches ±1; cheap and smooth, like an overdriven amplifier stage.
-#[inline]
+#[inline(always)]
 pub(crate) fn soft_clip(x: f32) -> f32 {
     let x = x.clamp(-3.0, 3.0);
     x * (27.0 + x * x) / (27.0 + 9.0 * x * x)
@@ -54,7 +54,7 @@ pub(crate) fn soft_clip(x: f32) -> f32 {
 
 /// Flushes values too small to matter to zero, so recursive filters fed with
 /// silence never spend time on denormal arithmetic.
-#[inline]
+#[inline(always)]
 fn flush(x: f32) -> f32 {
     if x.abs() < 1e-20 {
         0.0
@@ -183,7 +183,7 @@ impl Biquad {
         self.a2 = other.a2;
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn process(&mut self, x: f32) -> f32 {
         let y = self.b0 * x + self.z1;
         self.z1 = self.b1 * x - self.a1 * y + self.z2;
@@ -215,7 +215,7 @@ impl OnePole {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn process(&mut self, x: f32) -> f32 {
         self.y += self.a * (x - self.y);
         self.y
@@ -240,7 +240,7 @@ impl DcBlocker {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn process(&mut self, x: f32) -> f32 {
         let y = x - self.x1 + self.r * self.y1;
         self.x1 = x;
@@ -252,7 +252,7 @@ impl DcBlocker {
 /// PolyBLEP correction for a unit step at phase 0 (Välimäki & Huovilainen):
 /// removes most of the aliasing of naive saw and square waves for the cost
 /// of two comparisons per sample.
-#[inline]
+#[inline(always)]
 fn poly_blep(t: f64, dt: f64) -> f64 {
     if t < dt {
         let t = t / dt;
@@ -286,7 +286,7 @@ impl Osc {
         self.inc = (hz / sr).clamp(0.0, 0.45);
     }
 
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) {
         self.phase += self.inc;
         if self.phase >= 1.0 {
@@ -294,14 +294,14 @@ impl Osc {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn saw(&mut self) -> f32 {
         let v = 2.0 * self.phase - 1.0 - poly_blep(self.phase, self.inc);
         self.advance();
         v as f32
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn square(&mut self) -> f32 {
         let t = self.phase;
         let mut v = if t < 0.5 { 1.0 } else { -1.0 };
@@ -311,7 +311,7 @@ impl Osc {
         v as f32
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn sine(&mut self) -> f32 {
         let v = (self.phase * TAU).sin();
         self.advance();
@@ -351,7 +351,7 @@ impl Partial {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next(&mut self) -> f32 {
         let re = self.re * self.c - self.im * self.s;
         self.im = self.re * self.s + self.im * self.c;
@@ -417,7 +417,7 @@ impl Adsr {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next(&mut self) -> f32 {
         match self.stage {
             Stage::Attack => {
@@ -526,7 +526,7 @@ impl KsString {
         self.gain = KsString::loop_gain(self.period_s, t60_s);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next(&mut self) -> f32 {
         let y = self.buf[self.pos];
         let avg = 0.5 * (y + self.prev);
@@ -565,7 +565,7 @@ impl Resonator {
         self.c = c as f32;
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn process(&mut self, x: f32) -> f32 {
         let y = self.a * x + self.b * self.y1 + self.c * self.y2;
         self.y2 = self.y1;
@@ -594,7 +594,7 @@ impl Delay {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn process(&mut self, x: f32) -> f32 {
         let y = self.buf[self.pos];
         self.buf[self.pos] = x;
@@ -617,7 +617,7 @@ struct Comb {
 }
 
 impl Comb {
-    #[inline]
+    #[inline(always)]
     fn process(&mut self, x: f32) -> f32 {
         let y = self.buf[self.pos];
         self.store = flush(y * (1.0 - self.damp) + self.store * self.damp);
@@ -638,7 +638,7 @@ struct Allpass {
 }
 
 impl Allpass {
-    #[inline]
+    #[inline(always)]
     fn process(&mut self, x: f32) -> f32 {
         let b = self.buf[self.pos];
         let y = b - x;
@@ -699,7 +699,7 @@ impl Reverb {
     }
 
     /// The wet signal of channel `ch` (0 or 1) for input sample `x`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn process(&mut self, ch: usize, x: f32) -> f32 {
         let input = x * 0.015;
         let mut y = 0.0;

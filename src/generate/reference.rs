@@ -4,13 +4,13 @@
 //! Thirteen stems of a compact band are levelled to their nominal loudness
 //! (no deliberate errors), panned wide, summed, and mastered: gentle EQ, a
 //! glue compressor, and a look-ahead limiter driven until the mix reads
-//! [`REFERENCE_LUFS`](super::REFERENCE_LUFS) with sample peaks at or below
+//! [`REFERENCE_LUFS`] with sample peaks at or below
 //! −1 dBFS.
 //!
 //! Memory: stems are rendered block by block (each block in parallel across
 //! stems, summed in a fixed order so the result does not depend on thread
 //! scheduling); only the stereo sum is kept, and the reference is at most
-//! [`REFERENCE_MAX_SECONDS`](super::REFERENCE_MAX_SECONDS) long.
+//! [`REFERENCE_MAX_SECONDS`] long.
 
 use super::dsp::{db, pan_gains, Biquad};
 use super::instruments::{build, plan, Context, TrackPlan, REFERENCE_STEMS};

@@ -82,7 +82,7 @@ impl Noise {
         Noise(if s == 0 { 0x9E37_79B9 } else { s })
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next(&mut self) -> f32 {
         let mut x = self.0;
         x ^= x << 13;

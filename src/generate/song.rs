@@ -3,7 +3,8 @@
 //!
 //! Time is counted in sixteenth-note *steps* from the start; a bar has 16.
 //! Phrases are four bars long and end with a drum fill; vocal lines are two
-//! bars long with a breath at the end, so vocal tracks have real gaps.
+//! bars long with a three-beat breath at the end, so vocal tracks have
+//! real gaps.
 //!
 //! Every track must have material within its first second, however short
 //! the song: the level calibration measures each file's loudness, and a
@@ -31,6 +32,10 @@ const NOTE_NAMES: [&str; 12] = [
 pub(crate) const BAR: i64 = 16;
 /// Bars per phrase; phrases end with a fill.
 const PHRASE_BARS: i64 = 4;
+/// Where a two-bar vocal line ends (in steps from its start): the line
+/// starts after a one-eighth pickup and leaves three beats for a breath,
+/// so even a four-second song at 100 BPM has a gap in the vocals.
+pub(crate) const LINE_END: f64 = 22.0;
 
 /// Drum kit pieces. Toms are numbered from the highest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -393,7 +398,7 @@ impl Song {
 
     /// The lead melody in scale degrees: two-bar lines that start after a
     /// pickup, move by step with chord tones on the beats, and end on a long
-    /// chord tone followed by two beats of rest.
+    /// chord tone followed by three beats of rest.
     pub(crate) fn melody(&self) -> Vec<MelodyNote> {
         let mut rng = Rng::stream(self.seed, 0x4D45_4C4F);
         const VOWELS: [u8; 9] = [0, 0, 0, 1, 1, 2, 3, 3, 4];
@@ -404,7 +409,7 @@ impl Song {
         for p in 0..phrases {
             let base = (p * 32) as f64;
             let mut s = 2.0;
-            let end = 26.0;
+            let end = LINE_END;
             let mut first = true;
             while s < end {
                 let bar = p * 2 + (s as i64) / BAR;
@@ -600,10 +605,10 @@ mod tests {
         let s = Song::new(5, 48_000, 20.0, 2);
         let m = s.melody();
         assert!(!m.is_empty());
-        // Every line leaves steps 26..34 of its two bars free.
+        // Every line leaves the steps from LINE_END to the next pickup free.
         for n in &m {
             let within = n.step % 32.0;
-            assert!(within >= 2.0 && within + n.len <= 26.0 + 1e-9, "{n:?}");
+            assert!(within >= 2.0 && within + n.len <= LINE_END + 1e-9, "{n:?}");
         }
     }
 }

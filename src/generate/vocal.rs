@@ -170,7 +170,8 @@ impl Singer {
                     self.target_log_hz = target;
                     self.set_formants(n.vowel);
                     if n.consonant {
-                        self.burst = 0.5;
+                        // Fricatives sit about 10 dB under the vowels.
+                        self.burst = 0.15;
                     }
                     // Louder notes: a shorter open phase, a brighter source.
                     self.open_quotient = 0.7 - 0.25 * f64::from(n.vel);
@@ -211,7 +212,7 @@ impl Singer {
 
     /// Rosenberg's glottal flow: a raised-cosine opening over `0.75·oq` of
     /// the period and a quarter-cosine closing over the rest of `oq`.
-    #[inline]
+    #[inline(always)]
     fn flow(&self, phase: f64) -> f64 {
         let tp = self.open_quotient * 0.75;
         let tn = self.open_quotient * 0.25;

@@ -140,16 +140,23 @@ impl Renderer {
         let channels = self.channels;
         let scratch = &mut self.scratch[..b - a];
         self.active.retain_mut(|act| {
-            if channels == 1 && act.gains[0] == 1.0 {
+            // A voice at unity in one channel only renders straight into it:
+            // the common case, and the cheapest.
+            let g = act.gains;
+            if g[0] == 1.0 && (channels == 1 || g[1] == 0.0) {
                 return act.voice.render(&mut out[0][a..b]);
+            }
+            if channels > 1 && g[0] == 0.0 && g[1] == 1.0 {
+                return act.voice.render(&mut out[1][a..b]);
             }
             scratch.fill(0.0);
             let alive = act.voice.render(scratch);
             for (ch, buf) in out.iter_mut().enumerate().take(channels) {
-                let g = act.gains[ch];
+                let g = g[ch];
                 if g != 0.0 {
-                    for (o, s) in buf[a..b].iter_mut().zip(scratch.iter()) {
-                        *o += g * *s;
+                    let buf = &mut buf[a..b];
+                    for i in 0..scratch.len() {
+                        buf[i] += g * scratch[i];
                     }
                 }
             }
@@ -160,7 +167,7 @@ impl Renderer {
 
 /// Renders `out.len()` samples of `f` while `alive`, counting down `left`.
 /// The common shape of every one-shot voice: a fixed maximum length.
-#[inline]
+#[inline(always)]
 fn countdown(left: &mut u64, n: usize) -> bool {
     *left = left.saturating_sub(n as u64);
     *left > 0
@@ -227,7 +234,7 @@ impl Glide {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> f32 {
         self.phase += (self.hz + self.extra) * self.inv_sr;
         if self.phase >= 1.0 {
