@@ -73,7 +73,7 @@ pub fn render_html(plan: &MixPlan, data: &ReportData) -> String {
 
     h.push_str("<section><h2>Stage 1: gain changes by group</h2>");
     h.push_str(&gain_chart(plan));
-    h.push_str("</section>\n<section><h2>Loudness before and after stage 1</h2>");
+    h.push_str("</section>\n<section><h2>Loudness before and after stage 1</h2><p class=\"sub\">each track's level as it plays in the stage-1 measure: hollow before, filled after, coloured by group</p>");
     h.push_str(&loudness_chart(plan));
     h.push_str("</section>\n");
 
@@ -169,7 +169,7 @@ pub fn render_html(plan: &MixPlan, data: &ReportData) -> String {
 const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1000px;padding:1.5em;color:#222;background:#fafafa}\
 h1{margin:0}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.6em}h3{margin-bottom:.2em}\
 .sub{color:#666;margin-top:.2em}section{background:#fff;border:1px solid #e5e5e5;border-radius:8px;padding:.6em 1.2em 1.2em;margin:1em 0}\
-table{border-collapse:collapse;width:100%;font-size:.9em}th,td{text-align:left;padding:.25em .5em;border-bottom:1px solid #eee;vertical-align:top}\
+table{border-collapse:collapse;width:100%;font-size:.9em;table-layout:fixed}th:nth-child(1){width:18%}th:nth-child(2),th:nth-child(3),th:nth-child(4),th:nth-child(5),th:nth-child(6){width:10%}th,td{text-align:left;padding:.25em .5em;border-bottom:1px solid #eee;vertical-align:top}\
 td.num{text-align:right;white-space:nowrap}tr.total td{font-weight:bold}svg{max-width:100%;height:auto}footer{color:#888;font-size:.8em;text-align:center;margin-top:2em}";
 
 fn svg_wrap(s: String) -> String {
@@ -180,16 +180,22 @@ fn svg_wrap(s: String) -> String {
     }
 }
 
-/// Horizontal bars: each track's stage-1 change, coloured by group.
+/// Horizontal bars: each track's stage-1 change, coloured by group, one
+/// labelled row per track (segmented y axis, labels centred on the bars).
 fn gain_chart(plan: &MixPlan) -> String {
-    let n = plan.tracks.len().max(1);
+    let n = plan.tracks.len().max(1) as u32;
     let max = plan
         .tracks
         .iter()
         .map(|t| t.change_db.abs())
         .fold(3.0f64, f64::max)
         .ceil();
-    let height = (60 + 18 * n) as u32;
+    let height = 60 + 20 * n;
+    let names: Vec<String> = plan
+        .tracks
+        .iter()
+        .map(|t| format!("{} · {}", t.group, t.name))
+        .collect();
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, (900, height)).into_drawing_area();
@@ -198,21 +204,21 @@ fn gain_chart(plan: &MixPlan) -> String {
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(220)
-            .build_cartesian_2d(-max..max, 0f64..n as f64);
+            .build_cartesian_2d(-max..max, (0u32..n).into_segmented());
         if let Ok(mut chart) = chart {
-            let names: Vec<String> = plan
-                .tracks
-                .iter()
-                .map(|t| format!("{} · {}", t.group, t.name))
-                .collect();
+            // Row r (from the top) is track r; plotters counts from the bottom.
+            let row = |v: &SegmentValue<u32>| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => names
+                    .get((n - 1 - (*i).min(n - 1)) as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+                SegmentValue::Last => String::new(),
+            };
             let _ = chart
                 .configure_mesh()
                 .x_desc("change (dB)")
-                .y_labels(n)
-                .y_label_formatter(&|y| {
-                    let i = (y.floor() as usize).min(n - 1);
-                    names.get(n - 1 - i).cloned().unwrap_or_default()
-                })
+                .y_labels(n as usize)
+                .y_label_formatter(&row)
                 .disable_y_mesh()
                 .draw();
             for (i, t) in plan.tracks.iter().enumerate() {
@@ -221,9 +227,12 @@ fn gain_chart(plan: &MixPlan) -> String {
                     .iter()
                     .position(|g| g.stage1.name == t.group)
                     .unwrap_or(0);
-                let y = (n - 1 - i) as f64;
+                let y = n - 1 - i as u32;
                 let _ = chart.draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, y + 0.15), (t.change_db, y + 0.85)],
+                    [
+                        (0.0, SegmentValue::Exact(y)),
+                        (t.change_db, SegmentValue::Exact(y + 1)),
+                    ],
                     colour(gi).filled(),
                 )));
             }

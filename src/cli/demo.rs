@@ -1,5 +1,5 @@
-//! `premix demo`: generates the demo session and reference, then shows what
-//! premix makes of it.
+//! `premix demo`: generates the demo session and its reference mix, mixes
+//! the session with a report and a preview, and says what to open.
 
 use super::generate;
 use anyhow::Result;
@@ -33,14 +33,32 @@ pub fn run(args: Args) -> Result<u8> {
         args.out.display()
     );
     let report = generate::run_generate(&gen)?;
-    super::inspect::run(super::inspect::Args {
+    let out = super::mix::default_output(&report.session);
+    let html = args.out.join("premix-report.html");
+    let preview = args.out.join("premix-preview.wav");
+    super::mix::run(super::mix::Args {
         session: report.session.clone(),
+        reference: Some(report.reference.clone()),
+        output: Some(out.clone()),
+        force: true,
+        rules: None,
+        ignore_folders: false,
+        loudness: crate::balance::Measure::F0band,
+        class_offsets: false,
+        stems: None,
+        preview: Some(preview.clone()),
+        report: Some(html.clone()),
         json: false,
+        dry_run: false,
+        jobs: None,
     })?;
     println!(
-        "\nThe demo session is {}; its reference mix is {}.",
-        report.session.display(),
-        report.reference.display()
+        "\nDone. Open these:\n  the mixed session (REAPER): {}\n  the report (a browser):     {}\n  the mix as audio:           {}\n  the reference it matched:   {}\nThe original session {} is untouched.",
+        out.display(),
+        html.display(),
+        preview.display(),
+        report.reference.display(),
+        report.session.display()
     );
     Ok(0)
 }

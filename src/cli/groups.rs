@@ -89,7 +89,7 @@ pub fn run(args: Args) -> Result<u8> {
 }
 
 /// Reads a rules file: text only, bounded size, named for error messages.
-fn read_rules(path: &Path) -> Result<UserScript> {
+pub(super) fn read_rules(path: &Path) -> Result<UserScript> {
     let shown = path.display();
     let meta = std::fs::metadata(path).with_context(|| format!("{shown}: cannot read"))?;
     if meta.len() > MAX_RULES_BYTES {

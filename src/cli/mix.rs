@@ -8,7 +8,7 @@ use crate::analysis::{Band, Config};
 use crate::audio::cache::MediaCache;
 use crate::balance::stems::{render_stems, write_stems, Stem};
 use crate::balance::{balance, BalanceConfig, Measure};
-use crate::group::{assign, GroupConfig, Grouping, UserScript};
+use crate::group::{assign, GroupConfig, Grouping};
 use crate::output::write_atomic;
 use crate::plan::MixPlan;
 use crate::session::{self, Session};
@@ -96,14 +96,11 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     let session = session::read(&args.session)?;
-    let rules = match &args.rules {
-        Some(p) => Some(UserScript {
-            source: std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read rules", p.display()))?,
-            chunk: crate::group::chunk_name(p),
-        }),
-        None => None,
-    };
+    let rules = args
+        .rules
+        .as_deref()
+        .map(super::groups::read_rules)
+        .transpose()?;
 
     // Analysis.
     let rate = session
