@@ -404,7 +404,6 @@ fn render_track(
     let werr = |e| GenerateError::wav(path, e);
     let mut writer = hound::WavWriter::create(path, spec).map_err(werr)?;
     let mut meter = loudness_meter(channels, sr, path)?;
-    let clock = std::time::Instant::now();
     let mut renderer = instruments::build(plan, ctx);
     let block = sr as usize;
     let mut bufs = vec![vec![0.0f32; block]; channels];
@@ -433,22 +432,7 @@ fn render_track(
     let lufs = meter
         .loudness_global()
         .map_err(|e| GenerateError::loudness(path, e))?;
-    if std::env::var_os("PREMIX_GEN_DEBUG").is_some() {
-        eprintln!(
-            "{}: natural {lufs:.2} LUFS, {:.2} s",
-            path.display(),
-            clock.elapsed().as_secs_f64()
-        );
-    }
-    let mut peak = 0.0f64;
-    for ch in 0..channels {
-        peak = peak.max(
-            meter
-                .sample_peak(ch as u32)
-                .map_err(|e| GenerateError::loudness(path, e))?,
-        );
-    }
-    let mut peak_db = 20.0 * peak.max(1e-12).log10();
+    let mut peak_db = 20.0 * sample_peak(&meter, channels, path)?.max(1e-12).log10();
     let target = t.nominal_lufs + t.mislevel_db;
     // Every part plays within its first second (see `song`), so a track is
     // never silent; should one be, level it by its peak (a typical crest
@@ -482,6 +466,22 @@ fn render_track(
     Ok(applied)
 }
 
+/// The largest sample magnitude the meter has seen, over all channels.
+fn sample_peak(
+    meter: &ebur128::EbuR128,
+    channels: usize,
+    path: &Path,
+) -> Result<f64, GenerateError> {
+    let mut peak = 0.0f64;
+    for ch in 0..channels {
+        let p = meter
+            .sample_peak(ch as u32)
+            .map_err(|e| GenerateError::loudness(path, e))?;
+        peak = peak.max(p);
+    }
+    Ok(peak)
+}
+
 /// Multiplies every sample of a 32-bit float WAV file by `gain`, in place,
 /// and returns the result's integrated loudness and sample peak.
 fn scale_float_wav(
@@ -502,7 +502,6 @@ fn scale_float_wav(
     let frame = 4 * channels;
     let mut buf = vec![0u8; (1 << 16) / frame * frame];
     let mut samples = Vec::with_capacity(buf.len() / 4);
-    let mut peak = 0.0f32;
     let mut off = 0u64;
     while off < len {
         let n = (buf.len() as u64).min(len - off) as usize / frame * frame;
@@ -514,11 +513,18 @@ fn scale_float_wav(
             .and_then(|_| f.read_exact(chunk))
             .map_err(err(path, "cannot read back"))?;
         samples.clear();
-        for s in chunk.chunks_exact_mut(4) {
-            let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * gain;
-            peak = peak.max(v.abs());
+        // Index arithmetic rather than `chunks_exact`: this loop touches
+        // every sample of every file and must stay cheap in debug builds.
+        let mut i = 0;
+        while i < n {
+            let v = f32::from_le_bytes([chunk[i], chunk[i + 1], chunk[i + 2], chunk[i + 3]]) * gain;
+            let b = v.to_le_bytes();
+            chunk[i] = b[0];
+            chunk[i + 1] = b[1];
+            chunk[i + 2] = b[2];
+            chunk[i + 3] = b[3];
             samples.push(v);
-            s.copy_from_slice(&v.to_le_bytes());
+            i += 4;
         }
         meter
             .add_frames_f32(&samples)
@@ -532,14 +538,7 @@ fn scale_float_wav(
     let lufs = meter
         .loudness_global()
         .map_err(|e| GenerateError::loudness(path, e))?;
-    if std::env::var_os("PREMIX_GEN_DEBUG").is_some() {
-        eprintln!(
-            "{}: gain {:.1} dB -> {lufs:.2} LUFS",
-            path.display(),
-            20.0 * gain.log10()
-        );
-    }
-    Ok((lufs, f64::from(peak)))
+    Ok((lufs, sample_peak(&meter, channels, path)?))
 }
 
 /// Offset and length of a RIFF/WAVE file's `data` chunk.

@@ -1022,7 +1022,10 @@ impl Voice for Flute {
             }
             self.ctrl -= 1;
             self.age += 1;
-            self.phase = (self.phase + self.hz * self.ratio / self.sr).fract();
+            self.phase += self.hz * self.ratio / self.sr;
+            if self.phase >= 1.0 {
+                self.phase -= 1.0;
+            }
             let w = self.phase * TAU;
             let tone = w.sin() + 0.12 * (2.0 * w).sin() + 0.04 * (3.0 * w).sin();
             let e = self.env.next();
