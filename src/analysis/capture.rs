@@ -60,11 +60,7 @@ impl Capture {
         if slot.is_empty() {
             return;
         }
-        let ms = slot
-            .iter()
-            .map(|&v| f64::from(v) * f64::from(v))
-            .sum::<f64>()
-            / slot.len() as f64;
+        let ms = super::peak_and_energy(&slot).1 / slot.len() as f64;
         if ms <= self.gate_ms {
             return;
         }

@@ -341,23 +341,16 @@ impl Pass1 {
             let take = (self.block_len - self.block_fill).min(n - start);
             let mut seg_sq = 0.0;
             for (c, plane) in block.iter().enumerate() {
-                let seg = &plane[start..start + take];
-                let (mut pk, mut ss) = (0f32, 0f32);
-                for &v in seg {
-                    pk = pk.max(v.abs());
-                    ss += v * v;
-                }
+                let (pk, ss) = peak_and_energy(&plane[start..start + take]);
                 self.peak[c] = self.peak[c].max(pk);
-                self.sumsq[c] += f64::from(ss);
-                seg_sq += f64::from(ss);
+                self.sumsq[c] += ss;
+                seg_sq += ss;
             }
             if self.channels == 2 {
-                let lr: f32 = block[0][start..start + take]
-                    .iter()
-                    .zip(&block[1][start..start + take])
-                    .map(|(a, b)| a * b)
-                    .sum();
-                self.sum_lr += f64::from(lr);
+                self.sum_lr += dot(
+                    &block[0][start..start + take],
+                    &block[1][start..start + take],
+                );
             }
             self.block_acc += seg_sq;
             self.block_fill += take;
@@ -388,6 +381,45 @@ impl Pass1 {
         self.block_acc = 0.0;
         self.block_fill = 0;
     }
+}
+
+/// Sample peak and sum of squares of `x`. Eight independent lanes let the
+/// compiler vectorise (a single running f32 sum is a serial dependency).
+pub(crate) fn peak_and_energy(x: &[f32]) -> (f32, f64) {
+    let mut pk = [0f32; 8];
+    let mut ss = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            pk[k] = pk[k].max(c[k].abs());
+            ss[k] += c[k] * c[k];
+        }
+    }
+    let mut peak = pk.iter().fold(0f32, |a, &b| a.max(b));
+    let mut sum: f64 = ss.iter().map(|&v| f64::from(v)).sum();
+    for &v in rest {
+        peak = peak.max(v.abs());
+        sum += f64::from(v * v);
+    }
+    (peak, sum)
+}
+
+/// Σ a·b, vectorised like [`peak_and_energy`].
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().map(|&v| f64::from(v)).sum::<f64>()
+        + ra.iter()
+            .zip(rb)
+            .map(|(x, y)| f64::from(x * y))
+            .sum::<f64>()
 }
 
 /// How percussive the sampled audio is, 0…1: the spread between the loud

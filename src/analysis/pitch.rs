@@ -129,6 +129,10 @@ pub struct Pyin {
     log_row: Vec<f64>,
     hw: usize,
     decimator: Vec<Biquad>,
+    /// e^(−λ·pos) for every trough position.
+    boltz_pow: Vec<f64>,
+    /// (1 − e^−λ) / (1 − e^(−λN)) for every trough count N ≥ 1.
+    boltz_norm: Vec<f64>,
 }
 
 impl Pyin {
@@ -183,7 +187,22 @@ impl Pyin {
                 (lo..=hi).map(|j| tri[j + hw - i]).sum::<f64>().ln()
             })
             .collect();
+        let lambda = cfg.boltzmann;
+        let boltz_pow = (0..=max_lag + 1)
+            .map(|p| (-lambda * p as f64).exp())
+            .collect();
+        let boltz_norm = (0..=max_lag + 1)
+            .map(|n| {
+                if n == 0 {
+                    0.0
+                } else {
+                    (1.0 - (-lambda).exp()) / (1.0 - (-lambda * n as f64).exp())
+                }
+            })
+            .collect();
         Pyin {
+            boltz_pow,
+            boltz_norm,
             cfg,
             factor,
             rate,
@@ -341,33 +360,56 @@ impl Pyin {
         }
         probs.clear();
         probs.resize(troughs.len(), 0.0);
-        let lambda = self.cfg.boltzmann;
+        // Boltzmann prior pmf(pos; λ, N) = (1 − e^−λ)·e^(−λ·pos) / (1 − e^(−λN)),
+        // from tables. Thresholds that see the same set of troughs below
+        // them share one prior, so first sum the beta mass per set size
+        // (one pass over the sorted thresholds and heights), then spread
+        // each set's mass once: O(thresholds + sets × troughs) instead of
+        // O(thresholds × troughs).
+        let mut sorted: Vec<f64> = troughs.iter().map(|&i| y[i]).collect();
+        sorted.sort_by(f64::total_cmp);
+        let nt = troughs.len();
+        let mut mass = vec![0f64; nt + 1];
+        let mut first_thr = vec![f64::NAN; nt + 1];
+        let mut below = 0;
         for (k, &bp) in self.beta_probs.iter().enumerate() {
             let thr = self.thresholds[k + 1];
-            let below = troughs.iter().filter(|&&i| y[i] < thr).count();
-            if below == 0 {
+            while below < nt && sorted[below] < thr {
+                below += 1;
+            }
+            mass[below] += bp;
+            if first_thr[below].is_nan() {
+                first_thr[below] = thr;
+            }
+        }
+        for count in 1..=nt {
+            if mass[count] <= 0.0 {
                 continue;
             }
-            let norm = (1.0 - (-lambda).exp()) / (1.0 - (-lambda * below as f64).exp());
+            let thr = first_thr[count];
+            let norm = self.boltz_norm[count] * mass[count];
             let mut pos = 0;
             for (p, &i) in probs.iter_mut().zip(&troughs) {
                 if y[i] < thr {
-                    *p += norm * (-lambda * pos as f64).exp() * bp;
+                    *p += norm * self.boltz_pow[pos];
                     pos += 1;
                 }
             }
         }
-        let (gmin, hmin) = troughs.iter().enumerate().map(|(j, &i)| (j, y[i])).fold(
-            (0, f64::INFINITY),
-            |acc, (j, h)| if h < acc.1 { (j, h) } else { acc },
-        );
-        let not_below: f64 = self
-            .beta_probs
+        let gmin = troughs
             .iter()
             .enumerate()
-            .filter(|(k, _)| self.thresholds[k + 1] <= hmin)
-            .map(|(_, p)| p)
-            .sum();
+            .fold((0, f64::INFINITY), |acc, (j, &i)| {
+                if y[i] < acc.1 {
+                    (j, y[i])
+                } else {
+                    acc
+                }
+            })
+            .0;
+        // Thresholds with no trough below them give their mass to the
+        // global minimum (times no_trough_prob).
+        let not_below = mass[0];
         probs[gmin] += self.cfg.no_trough_prob * not_below;
         troughs
             .iter()
@@ -428,69 +470,67 @@ impl Pyin {
             let unvoiced = ((1.0 - vp) / n as f64).ln();
             (voiced, unvoiced)
         };
-        // delta[0..n] voiced, delta[n..2n] unvoiced.
-        let mut delta = vec![neg; 2 * n];
-        let (v0, u0) = emissions(&cands[0]);
+        // Forward pass with scores only; the argmax is recomputed for the
+        // one state per frame on the backward pass. Without index tracking
+        // the dense band maximum (every unvoiced bin) is branch-free and
+        // vectorises.
+        let hw = self.hw;
         let init = (0.5 / n as f64).ln();
+        // deltas[t]: [voiced 0..n, unvoiced n..2n].
+        let mut deltas: Vec<Vec<f64>> = Vec::with_capacity(t_len);
+        let mut voiced_f: Vec<Vec<(usize, f64)>> = Vec::with_capacity(t_len);
+        let (v0, u0) = emissions(&cands[0]);
+        let mut delta = vec![neg; 2 * n];
         for &(bin, p, _) in &v0 {
             delta[bin] = init + p.ln();
         }
         for d in &mut delta[n..] {
             *d = init + u0;
         }
-        let mut back: Vec<Vec<u32>> = Vec::with_capacity(t_len);
-        let mut voiced_f: Vec<Vec<(usize, f64)>> = Vec::with_capacity(t_len);
+        deltas.push(delta);
         voiced_f.push(v0.iter().map(|e| (e.0, e.2)).collect());
-        back.push(Vec::new());
-        let mut m = vec![(neg, 0u32); 2 * n];
-        let mut next = vec![neg; 2 * n];
+        // m_pad[v]: the score of being in bin i of layer v after the voicing
+        // switch, minus the row normaliser of bin i, padded with −∞ by hw on
+        // both sides.
+        let mut m_pad = vec![vec![neg; n + 2 * hw]; 2];
         for c in &cands[1..] {
-            // m[v][i]: best score of ending in bin i of layer v after the
-            // voicing switch, minus the row normaliser of bin i.
-            for i in 0..n {
-                for v in 0..2 {
-                    let same = delta[v * n + i] + ls_stay;
-                    let other = delta[(1 - v) * n + i] + ls_switch;
-                    let (s, from) = if same >= other {
-                        (same, (v * n + i) as u32)
-                    } else {
-                        (other, ((1 - v) * n + i) as u32)
-                    };
-                    m[v * n + i] = (s - self.log_row[i], from);
+            let prev = deltas.last().expect("at least one frame");
+            for v in 0..2 {
+                let (same, other) = (&prev[v * n..(v + 1) * n], &prev[(1 - v) * n..(2 - v) * n]);
+                let dst = &mut m_pad[v][hw..hw + n];
+                for i in 0..n {
+                    dst[i] = (same[i] + ls_stay).max(other[i] + ls_switch) - self.log_row[i];
                 }
             }
             let (ve, ue) = emissions(c);
-            let mut bp = vec![u32::MAX; 2 * n];
-            next.iter_mut().for_each(|d| *d = neg);
-            let best_into = |v: usize, j: usize| {
-                let lo = j.saturating_sub(self.hw);
-                let hi = (j + self.hw).min(n - 1);
-                let mut best = (neg, u32::MAX);
-                for i in lo..=hi {
-                    let (s, from) = m[v * n + i];
-                    let s = s + self.log_tri[i + self.hw - j];
-                    if s > best.0 {
-                        best = (s, from);
-                    }
-                }
-                best
-            };
+            let mut next = vec![neg; 2 * n];
+            // Voiced layer: only bins with a candidate can be entered.
             for &(bin, p, _) in &ve {
-                let (s, from) = best_into(0, bin);
-                next[bin] = s + p.ln();
-                bp[bin] = from;
+                let mut best = neg;
+                for d in 0..=2 * hw {
+                    best = best.max(m_pad[0][bin + d] + self.log_tri[d]);
+                }
+                next[bin] = best + p.ln();
             }
-            for j in 0..n {
-                let (s, from) = best_into(1, j);
-                next[n + j] = s + ue;
-                bp[n + j] = from;
+            // Unvoiced layer: every bin, as a max over the tent offsets.
+            let un = &mut next[n..];
+            let mu = &m_pad[1];
+            for d in 0..=2 * hw {
+                let w = self.log_tri[d];
+                let src = &mu[d..d + n];
+                for (o, &x) in un.iter_mut().zip(src) {
+                    *o = o.max(x + w);
+                }
             }
-            std::mem::swap(&mut delta, &mut next);
-            back.push(bp);
+            for o in un.iter_mut() {
+                *o += ue;
+            }
+            deltas.push(next);
             voiced_f.push(ve.iter().map(|e| (e.0, e.2)).collect());
         }
-        // Backtrack.
-        let mut state = delta
+        // Backtrack: re-derive each step's best predecessor.
+        let last = deltas.last().expect("at least one frame");
+        let mut state = last
             .iter()
             .enumerate()
             .fold(
@@ -500,16 +540,29 @@ impl Pyin {
             .0;
         let mut out = vec![None; t_len];
         for t in (0..t_len).rev() {
-            if state < n {
-                out[t] = voiced_f[t].iter().find(|e| e.0 == state).map(|e| e.1);
+            let (v, j) = (state / n, state % n);
+            if v == 0 {
+                out[t] = voiced_f[t].iter().find(|e| e.0 == j).map(|e| e.1);
             }
-            if t > 0 {
-                let prev = back[t][state];
-                if prev == u32::MAX {
-                    break;
+            if t == 0 {
+                break;
+            }
+            let prev = &deltas[t - 1];
+            let mut best = (neg, usize::MAX);
+            for i in j.saturating_sub(hw)..=(j + hw).min(n - 1) {
+                let tri = self.log_tri[i + hw - j] - self.log_row[i];
+                for u in 0..2 {
+                    let sw = if u == v { ls_stay } else { ls_switch };
+                    let sc = prev[u * n + i] + sw + tri;
+                    if sc > best.0 {
+                        best = (sc, u * n + i);
+                    }
                 }
-                state = prev as usize;
             }
+            if best.1 == usize::MAX {
+                break;
+            }
+            state = best.1;
         }
         out
     }
