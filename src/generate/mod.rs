@@ -242,10 +242,12 @@ const SONG_STREAM: u64 = 0x534F_4E47;
 const MISLEVEL_STREAM: u64 = 0x4D49_534C;
 
 /// Generates a session into `out_dir` (created if missing; existing files
-/// of the same names are replaced). `progress(done, total)` is called with
-/// `(0, total)` first and then after each finished unit of work (each track
-/// and the reference mix, `total = tracks + 1`), from worker threads but
-/// never concurrently and with `done` increasing.
+/// of the same names are replaced, other files are left alone).
+///
+/// `progress(done, total)` is called with `(0, total)` first and then after
+/// each finished unit of work (each track and the reference mix, so
+/// `total = tracks + 1`), from worker threads but never concurrently and
+/// with `done` increasing.
 pub fn generate(
     cfg: &GenerateConfig,
     out_dir: &Path,
@@ -445,10 +447,10 @@ fn render_track(
     let mut gain_db = target - measured;
     let mut applied = t.mislevel_db;
     // BS.1770's absolute gate (−70 LUFS) does not move with the gain, so
-    // the scaled file's loudness can differ slightly from the prediction
-    // when the unscaled level was very low. The rescale pass measures the
-    // result; a further pass corrects it, so the recorded error is exactly
-    // what a meter reads on the file.
+    // after a large gain change quiet blocks (note tails, breaths) can cross
+    // it and the scaled file reads slightly off the prediction. The rescale
+    // pass measures the result and a further pass corrects it, so the
+    // recorded error is what a meter reads on the file.
     for _ in 0..4 {
         let over = peak_db + gain_db - (PEAK_LIMIT_DBFS - PEAK_MARGIN_DB);
         if over > 0.0 {
