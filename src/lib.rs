@@ -12,6 +12,7 @@ pub mod balance;
 pub mod cli;
 pub mod generate;
 pub mod group;
+pub mod mix;
 pub mod output;
 pub mod plan;
 pub mod report;

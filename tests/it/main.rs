@@ -6,6 +6,9 @@ mod util;
 // Track analysis: Python cross-checks, odd inputs, timeline rendering.
 mod analysis;
 
+// Stage 2: console DSP against Python references, the style fit (oracle, other material).
+mod console;
+
 // Stage 1 through `premix mix`: spread after balancing, exact stems, odd tracks.
 mod balance;
 
