@@ -340,7 +340,10 @@ fn corpus_projects_take_edits_and_keep_every_other_line() {
 #[test]
 fn gain_beyond_the_fader_range_goes_on_the_items() {
     let tmp = tempdir();
-    let e = Edits { track_gain_db: vec![(1, 20.0)], ..Edits::default() };
+    let e = Edits {
+        track_gain_db: vec![(1, 20.0)],
+        ..Edits::default()
+    };
     let (_, s) = write_and_read(tmp.path(), &project(), &e);
     let snare = s.tracks.iter().find(|t| t.name == "Snare").unwrap();
     // Fader 0.5 · 10 = 5 exceeds +12 dB (3.98): fader at +12 dB, items take
