@@ -133,8 +133,10 @@ pub fn analyze_session(
                         } else {
                             analyze(&render, cfg)
                         };
+                        let empty = render.clips.is_empty();
+                        crate::audio::pool::give_render(render);
                         let mut w = render_warnings;
-                        if render.clips.is_empty() && w.is_empty() {
+                        if empty && w.is_empty() {
                             w.push("no audio clips: not measured".to_string());
                         }
                         w.append(&mut analysis.warnings);
@@ -201,6 +203,7 @@ fn analyze_file(index: usize, path: &Path, cfg: &Config) -> TrackAnalysis {
         },
         Ok(d) => {
             let mut analysis = analyze(&d.buffer, cfg);
+            crate::audio::pool::give(d.buffer);
             let mut w = d.warnings;
             w.append(&mut analysis.warnings);
             analysis.warnings = w;

@@ -164,7 +164,7 @@ pub fn decode_file(path: &Path) -> Result<Decoded, DecodeError> {
         // make us allocate gigabytes up front (24 h at 48 kHz).
         let cap = n.min(48_000 * 3600 * 24) as usize;
         let out_ch = fold.as_ref().map_or(0, |f| f.out_channels);
-        planes = (0..out_ch).map(|_| Vec::with_capacity(cap)).collect();
+        planes = (0..out_ch).map(|_| super::pool::take(cap)).collect();
     }
     let mut scratch: Vec<Vec<f32>> = Vec::new();
     let mut non_finite: u64 = 0;
@@ -238,7 +238,11 @@ pub fn decode_file(path: &Path) -> Result<Decoded, DecodeError> {
         ));
     }
     for p in &mut planes {
-        p.shrink_to_fit();
+        // A pooled vector may be larger than this file; give back the
+        // excess only when it is large.
+        if p.capacity() > p.len() + p.len() / 4 + (1 << 16) {
+            p.shrink_to_fit();
+        }
     }
     Ok(Decoded {
         buffer: Buffer::new(sample_rate, planes),

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod decode;
+pub mod pool;
 pub mod render;
 pub mod resample;
 
