@@ -56,9 +56,9 @@ pub fn render_html(plan: &MixPlan, data: &ReportData) -> String {
         esc(&plan.session),
         CSS
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<header><h1>premix report</h1><p class=\"sub\">{}<br>{} groups · {} tracks · stage 1 by <b>{}</b>{}</p></header>\n",
+        "<header><h1>premix report</h1><p class=\"sub\">{}<br>{} groups · {} tracks · stage 1 by <b>{}</b>{}</p></header>",
         esc(&plan.session),
         plan.groups.len(),
         plan.tracks.len(),
@@ -85,9 +85,9 @@ pub fn render_html(plan: &MixPlan, data: &ReportData) -> String {
         for (name, v) in &s2.per_feature {
             let _ = write!(h, "<tr><td>{}</td><td>{v:.4}</td></tr>", esc(name));
         }
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr class=\"total\"><td>total</td><td>{:.4} (before: {:.4}, {:.0}% of it)</td></tr></table></section>\n",
+            "<tr class=\"total\"><td>total</td><td>{:.4} (before: {:.4}, {:.0}% of it)</td></tr></table></section>",
             s2.loss_after,
             s2.loss_before,
             100.0 * s2.loss_after / s2.loss_before.max(1e-12)
