@@ -210,3 +210,38 @@ fn non_project_files_are_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn generated_session_inspects_with_every_clip_resolved() {
+    let tmp = tempdir();
+    let out = premix()
+        .args(["generate", "--tracks", "24", "--seconds", "2", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = inspect_json(&tmp.path().join("premix-demo.RPP"));
+    let tracks = j["tracks"].as_array().unwrap();
+    let audio: Vec<&Value> = tracks
+        .iter()
+        .filter(|t| !t["clips"].as_array().unwrap().is_empty())
+        .collect();
+    assert_eq!(audio.len(), 24, "24 audio tracks (folders come on top)");
+    for t in audio {
+        for c in t["clips"].as_array().unwrap() {
+            assert_eq!(c["resolved"], true, "{}: {}", t["name"], c["path"]);
+        }
+    }
+    assert!(j["warnings"].as_array().unwrap().is_empty());
+    // Folders hold the drums and the vocals.
+    assert!(tracks
+        .iter()
+        .any(|t| t["name"] == "Drums" && t["is_folder"] == true));
+    assert!(tracks
+        .iter()
+        .any(|t| t["name"] == "Lead Vox" && t["folder_depth"] == 1));
+}
