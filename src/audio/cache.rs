@@ -151,3 +151,62 @@ impl MediaCache {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav(dir: &Path, name: &str, frames: usize) -> PathBuf {
+        let path = dir.join(name);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8_000,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..frames {
+            w.write_sample((i as f32 * 0.01).sin()).unwrap();
+        }
+        w.finalize().unwrap();
+        path
+    }
+
+    #[test]
+    fn shared_files_decode_once_and_are_freed_after_their_last_track() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = wav(dir.path(), "a.wav", 1000);
+        let b = wav(dir.path(), "b.wav", 1000);
+        // a is used by tracks 0 and 1, b by track 1 only.
+        let tracks = [vec![a.as_path()], vec![a.as_path(), b.as_path()]];
+        let cache = MediaCache::new(8_000, tracks.iter().map(|t| t.iter().copied()), 1 << 20);
+        let first = cache.get(&a).unwrap();
+        let second = cache.get(&a).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "a shared file is decoded once"
+        );
+        let b1 = cache.get(&b).unwrap();
+        let b2 = cache.get(&b).unwrap();
+        assert!(!Arc::ptr_eq(&b1, &b2), "a single-track file is not cached");
+        cache.release([a.as_path()]);
+        assert!(cache.shared.lock().unwrap().contains_key(&a));
+        cache.release([a.as_path(), b.as_path()]);
+        assert!(cache.shared.lock().unwrap().is_empty());
+        assert_eq!(*cache.shared_bytes.lock().unwrap(), 0);
+    }
+
+    #[test]
+    fn shared_files_over_the_budget_are_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = wav(dir.path(), "a.wav", 1000);
+        let tracks = [vec![a.as_path()], vec![a.as_path()]];
+        // 1000 samples are 4000 bytes: a 1000-byte budget cannot keep it.
+        let cache = MediaCache::new(8_000, tracks.iter().map(|t| t.iter().copied()), 1000);
+        let first = cache.get(&a).unwrap();
+        let second = cache.get(&a).unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(*cache.shared_bytes.lock().unwrap(), 0);
+        assert_eq!(first.buffer.planes, second.buffer.planes);
+    }
+}

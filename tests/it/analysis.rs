@@ -671,6 +671,15 @@ fn session_tracks_render_clips_on_the_timeline() {
     let cfg = Config::default();
     let res = analyze_session(&session, &cfg, &RunOptions::default(), &|_| {});
     assert_eq!(res.tracks.len(), 4);
+    // Same bits whatever the number of worker threads.
+    let one = RunOptions {
+        threads: Some(1),
+        ..RunOptions::default()
+    };
+    let res1 = analyze_session(&session, &cfg, &one, &|_| {});
+    for (a, b) in res.tracks.iter().zip(&res1.tracks) {
+        assert_eq!(a.analysis, b.analysis, "track {}", a.index);
+    }
 
     // Track 0 by hand: [2 s, 4 s) = 0.5 × tone[1 s..3 s], silence, then
     // [5 s, 6 s) = tone[0..1 s]; rendered from 2 s (the first clip start).
