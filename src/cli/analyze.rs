@@ -1,5 +1,20 @@
 //! `premix analyze`: measure every track of a session, or audio files, and
 //! print the features as a table or JSON.
+//!
+//! What odd input gives (each track or file independently; the others are
+//! analysed as usual, and the exit code is 1 when any failed):
+//!
+//! | input | result |
+//! |---|---|
+//! | truncated file (shorter than its header says) | `error`: "truncated: the header promises N frames, only M could be decoded", naming the file (and the track) |
+//! | corrupt data, unknown format, zero-length file | `error` naming the file: "corrupt audio data", "not a supported audio file", "empty file (0 bytes)" |
+//! | wrong extension (a WAV named `.mp3`) | decoded by content, with a warning |
+//! | more than 2 channels | folded to stereo (front L/R at unity, centre and surrounds at −3 dB, LFE dropped; unpositioned channels alternate L/R), with a warning |
+//! | shorter than 400 ms (down to 1 sample) | loudness over the whole signal instead of gated blocks, with a warning; no LRA |
+//! | NaN or infinite samples | replaced by silence, counted in a warning |
+//! | silence | `null` loudness, peaks and spectrum (never −inf) |
+//! | no F0 (noise, drums, too little voiced) | `f0_hz` null, `refined_lufs` = `lufs`, with a warning |
+//! | clip with play rate ≠ 1, pitch shift or reversed | measured at rate 1, unshifted, forwards, with a warning naming the clip |
 
 use crate::analysis::session::{
     analyze_files, analyze_session, RunOptions, SessionAnalysis, TrackAnalysis,
