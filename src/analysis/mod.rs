@@ -124,6 +124,11 @@ impl Default for Config {
     }
 }
 
+/// Lowest sample rate analysed, Hz.
+pub const MIN_RATE: u32 = 8_000;
+/// Highest sample rate analysed, Hz.
+pub const MAX_RATE: u32 = 768_000;
+
 /// The result of analysing one signal.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Analysis {
@@ -148,6 +153,15 @@ pub fn analyze(src: &dyn Source, cfg: &Config) -> Analysis {
     let rate = src.sample_rate();
     let channels = src.channels().clamp(1, 2);
     let mut warnings = Vec::new();
+    if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+        warnings.push(format!(
+            "sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz: not measured"
+        ));
+        return Analysis {
+            warnings,
+            ..Analysis::default()
+        };
+    }
     let mut p1 = Pass1::new(channels, rate, cfg);
     src.play(cfg.block_frames, &mut |block| p1.add(&block[..channels]));
     p1.close_block();
@@ -442,4 +456,62 @@ fn percussiveness(slots: &[Vec<f32>], rate: u32, gate_ms: f64) -> Option<f64> {
     let med = env[env.len() / 2];
     let p95 = env[((env.len() - 1) as f64 * 0.95).round() as usize];
     Some(((p95 - med) / 30.0).clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_rates_and_empty_input_are_reported_not_measured() {
+        let cfg = Config::default();
+        let a = analyze_buffer(&Buffer::mono(1, vec![0.5; 100]), &cfg);
+        assert_eq!(a.features.lufs, None);
+        assert!(
+            a.warnings[0].contains("sample rate 1 Hz"),
+            "{:?}",
+            a.warnings
+        );
+        let e = analyze_buffer(&Buffer::stereo(48_000, vec![], vec![]), &cfg);
+        assert_eq!(e.features, Features::default());
+        assert!(e.warnings[0].contains("empty"));
+    }
+
+    #[test]
+    fn scaling_shifts_loudness_by_the_gain_and_keeps_f0() {
+        // Property: a gain of k shifts every level by 20·log10(k) dB and
+        // leaves F0 and centroid alone (within float rounding).
+        let rate = 48_000;
+        let x: Vec<f32> = (0..rate * 2)
+            .map(|i| {
+                let t = i as f64 / f64::from(rate);
+                ((2.0 * std::f64::consts::PI * 196.0 * t).sin() * 0.3
+                    + (2.0 * std::f64::consts::PI * 392.0 * t).sin() * 0.1) as f32
+            })
+            .collect();
+        let cfg = Config::default();
+        let a = analyze_buffer(&Buffer::mono(rate, x.clone()), &cfg).features;
+        let quiet: Vec<f32> = x.iter().map(|v| v * 0.1).collect();
+        let b = analyze_buffer(&Buffer::mono(rate, quiet), &cfg).features;
+        let d = |p: Option<f64>, q: Option<f64>| p.unwrap() - q.unwrap();
+        for (name, diff) in [
+            ("lufs", d(a.lufs, b.lufs)),
+            ("refined", d(a.refined_lufs, b.refined_lufs)),
+            ("peak", d(a.peak_dbfs, b.peak_dbfs)),
+            ("true peak", d(a.true_peak_dbtp, b.true_peak_dbtp)),
+            ("rms", d(a.rms_dbfs, b.rms_dbfs)),
+        ] {
+            assert!((diff - 20.0).abs() < 1e-3, "{name}: {diff}");
+        }
+        // ×0.1 is not exact in f32, and the f32 FFT's rounding noise is
+        // weighted by up to 24 kHz of distance in the centroid: 1e-4.
+        let rel = |p: Option<f64>, q: Option<f64>| (p.unwrap() / q.unwrap() - 1.0).abs();
+        assert!(rel(a.f0_hz, b.f0_hz) < 1e-4, "{:?} {:?}", a.f0_hz, b.f0_hz);
+        assert!(
+            rel(a.centroid_hz, b.centroid_hz) < 1e-4,
+            "{:?} {:?}",
+            a.centroid_hz,
+            b.centroid_hz
+        );
+    }
 }

@@ -94,12 +94,16 @@ pub fn analyze_session(
     progress: &(dyn Fn(&TrackAnalysis) + Sync),
 ) -> SessionAnalysis {
     let mut warnings = Vec::new();
-    let rate = session.sample_rate.filter(|&r| r > 0).unwrap_or_else(|| {
-        warnings.push(format!(
-            "the session states no sample rate; tracks are rendered at {DEFAULT_RATE} Hz"
-        ));
-        DEFAULT_RATE
-    });
+    let rate = session
+        .sample_rate
+        .filter(|r| (super::MIN_RATE..=super::MAX_RATE).contains(r))
+        .unwrap_or_else(|| {
+            warnings.push(format!(
+                "the session states no usable sample rate ({:?}); tracks are rendered at {DEFAULT_RATE} Hz",
+                session.sample_rate
+            ));
+            DEFAULT_RATE
+        });
     let paths_of = |t: &crate::session::Track| -> Vec<PathBuf> {
         t.clips
             .iter()
