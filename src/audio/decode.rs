@@ -161,8 +161,10 @@ pub fn decode_file(path: &Path) -> Result<Decoded, DecodeError> {
     let mut planes: Vec<Vec<f32>> = Vec::new();
     if let Some(n) = expected_frames {
         // Reserve what the header promises, capped so a lying header cannot
-        // make us allocate gigabytes up front (24 h at 48 kHz).
-        let cap = n.min(48_000 * 3600 * 24) as usize;
+        // make us allocate gigabytes up front: no format here stores more
+        // than a few frames per byte except near-silent FLAC, which then
+        // grows its vector as usual.
+        let cap = n.min(len.saturating_mul(4)).min(48_000 * 3600 * 24) as usize;
         let out_ch = fold.as_ref().map_or(0, |f| f.out_channels);
         planes = (0..out_ch).map(|_| super::pool::take(cap)).collect();
     }
