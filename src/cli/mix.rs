@@ -159,7 +159,7 @@ pub fn run(args: Args) -> Result<u8> {
 
     // Stems (stage 2, --stems and --preview need them).
     let need_stems = args.reference.is_some() || args.stems.is_some() || args.preview.is_some();
-    let stems = if need_stems {
+    let mut stems = if need_stems {
         eprintln!(
             "premix: rendering {} group stems ...",
             grouping.groups.len()
@@ -178,9 +178,19 @@ pub fn run(args: Args) -> Result<u8> {
             .with_context(|| format!("{}: cannot write stems", dir.display()))?;
     }
 
-    if args.reference.is_some() {
-        plan.warnings
-            .push("stage 2 is not available in this build yet: only stage 1 is applied".into());
+    // Stage 2.
+    let mut report_data = crate::report::ReportData::default();
+    let mut mix_audio: Option<crate::mix::console::StereoBuffer> = None;
+    if let Some(ref_path) = &args.reference {
+        eprintln!("premix: fitting the console to {} ...", ref_path.display());
+        let reference = super::stage2::load_reference(ref_path, rate)?;
+        // Stage 1's stems are not needed after this: move, do not copy.
+        let cstems = super::stage2::console_stems(std::mem::take(&mut stems));
+        let (params, data) = super::stage2::run(&mut plan, &cstems, ref_path, &reference)?;
+        report_data = data;
+        if args.preview.is_some() {
+            mix_audio = Some(super::stage2::render_mix(&cstems, &params));
+        }
     }
 
     // Output.
@@ -197,10 +207,13 @@ pub fn run(args: Args) -> Result<u8> {
         crate::writeback::rpp::apply(&mut doc, &session, &plan.edits(), seed_of(&args.session))
             .with_context(|| format!("{}: cannot apply the mix", args.session.display()))?;
     if let Some(p) = &args.preview {
-        write_preview(&stems, p)?;
+        match &mix_audio {
+            Some(m) => write_wav(&m.left, &m.right, m.sample_rate, p)?,
+            None => write_preview(&stems, p)?,
+        }
     }
     if let Some(p) = &args.report {
-        let html = crate::report::render_html(&plan, &crate::report::ReportData::default());
+        let html = crate::report::render_html(&plan, &report_data);
         write_atomic(p, html.as_bytes(), Some(&args.session), args.force)?;
     }
     write_atomic(&out_path, &doc.to_bytes(), Some(&args.session), args.force)?;
@@ -233,25 +246,36 @@ fn stem_lufs(s: &Stem) -> Option<f64> {
     l.is_finite().then_some(l)
 }
 
-/// Sums the stems into a stereo WAV (32-bit float).
+/// Sums the stems into a stereo WAV (stage 1 only).
 fn write_preview(stems: &[Stem], path: &Path) -> Result<()> {
     let Some(first) = stems.first() else {
         bail!("{}: nothing to preview (no stems)", path.display());
     };
     let n = first.left.len();
+    let mut left = vec![0f32; n];
+    let mut right = vec![0f32; n];
+    for s in stems {
+        for i in 0..n {
+            left[i] += s.left[i];
+            right[i] += s.right[i];
+        }
+    }
+    write_wav(&left, &right, first.sample_rate, path)
+}
+
+/// Writes a stereo 32-bit float WAV.
+fn write_wav(left: &[f32], right: &[f32], rate: u32, path: &Path) -> Result<()> {
     let spec = hound::WavSpec {
         channels: 2,
-        sample_rate: first.sample_rate,
+        sample_rate: rate,
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
     let mut w = hound::WavWriter::create(path, spec)
         .with_context(|| format!("{}: cannot write the preview", path.display()))?;
-    for i in 0..n {
-        let l: f32 = stems.iter().map(|s| s.left[i]).sum();
-        let r: f32 = stems.iter().map(|s| s.right[i]).sum();
-        w.write_sample(l)?;
-        w.write_sample(r)?;
+    for (l, r) in left.iter().zip(right) {
+        w.write_sample(*l)?;
+        w.write_sample(*r)?;
     }
     w.finalize()?;
     Ok(())
@@ -296,6 +320,31 @@ fn summary(out: &mut impl Write, plan: &MixPlan, grouping: &Grouping, path: &Pat
                 t.name,
                 t.change_db,
                 t.reasons.join("; ")
+            )?;
+        }
+    }
+    if let Some(s2) = &plan.stage2 {
+        writeln!(
+            out,
+            "stage 2: style loss {:.4} -> {:.4} ({:.0}% of the equal-loudness sum's) against {}",
+            s2.loss_before,
+            s2.loss_after,
+            100.0 * s2.loss_after / s2.loss_before.max(1e-12),
+            s2.reference
+        )?;
+        for g in &plan.groups {
+            let b = &g.bus;
+            writeln!(
+                out,
+                "  bus {:<14} {:+6.1} dB  pan {:+.2}  {} EQ band(s){}",
+                g.stage1.name,
+                b.gain_db,
+                b.pan,
+                b.eq.len(),
+                b.comp.as_ref().map_or(String::new(), |c| format!(
+                    ", comp {:.1} dB {:.1}:1",
+                    c.threshold_db, c.ratio
+                ))
             )?;
         }
     }

@@ -12,6 +12,7 @@ mod inspect;
 mod mix;
 mod progress;
 mod roundtrip;
+mod stage2;
 
 /// premix: a strong first mix of a large DAW session, written back into the
 /// session as ordinary, editable settings.

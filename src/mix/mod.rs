@@ -7,9 +7,12 @@
 //!   factor, stereo width and imbalance, Bark spectra on mid and side),
 //!   measured on loudness-normalised signals, and the loss between two
 //!   feature sets.
+//! - [`fit`]: the optimiser that sets every console parameter so the mix
+//!   matches a reference's style, with domain-knowledge priors.
 //!
 //! This module knows nothing about session files: it takes stems as audio
 //! plus a class and returns plain data.
 
 pub mod console;
+pub mod fit;
 pub mod style;

@@ -30,7 +30,7 @@ pub const PATH: &str = "sstillwell/majortom";
 
 /// Knee widths at or above this many dB are written as Major Tom's soft
 /// knee (about 6 dB wide), narrower ones as hard.
-const SOFT_KNEE_FROM_DB: f64 = 3.0;
+pub const SOFT_KNEE_FROM_DB: f64 = 3.0;
 
 /// The `<JS` block for `c`.
 pub fn block(c: &CompSettings, name: &str) -> Block {

@@ -15,6 +15,9 @@ mod balance;
 // Grouping: name rules, folders, features, Lua hooks and sandbox, examples, `premix groups`.
 mod groups;
 
+// `premix mix` end to end: stage 2, the written project, re-runs, the corpus.
+mod mix;
+
 // RPP round trips, edits, bad files, python `rpp` cross-check.
 mod rpp;
 

@@ -366,29 +366,66 @@ impl Eq {
     /// Filter a block in place (left and right planes of equal length).
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         debug_assert_eq!(left.len(), right.len());
-        for (sec, st) in self.sections.iter().zip(self.state.iter_mut()) {
-            let [b0, b1, b2] = sec.b;
-            let [a1, a2] = sec.a;
-            let [[mut l1, mut l2], [mut r1, mut r2]] = *st;
-            // Both channels in one loop: two independent recurrences give
-            // the CPU work to overlap.
-            for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-                let xl = f64::from(*l);
-                let xr = f64::from(*r);
-                let yl = b0 * xl + l1;
-                let yr = b0 * xr + r1;
-                l1 = b1 * xl - a1 * yl + l2;
-                r1 = b1 * xr - a1 * yr + r2;
-                l2 = b2 * xl - a2 * yl;
-                r2 = b2 * xr - a2 * yr;
-                *l = yl as f32;
-                *r = yr as f32;
-            }
-            // Flush a decayed state to zero so long silences never reach
-            // subnormal numbers (which are very slow on x86).
-            let tiny = |x: f64| if x.abs() < 1e-30 { 0.0 } else { x };
-            *st = [[tiny(l1), tiny(l2)], [tiny(r1), tiny(r2)]];
+        match self.sections.len() {
+            0 => {}
+            1 => cascade::<1>(&self.sections, &mut self.state, left, right),
+            2 => cascade::<2>(&self.sections, &mut self.state, left, right),
+            3 => cascade::<3>(&self.sections, &mut self.state, left, right),
+            4 => cascade::<4>(&self.sections, &mut self.state, left, right),
+            5 => cascade::<5>(&self.sections, &mut self.state, left, right),
+            _ => cascade::<6>(&self.sections, &mut self.state, left, right),
         }
+    }
+}
+
+/// Run `N` sections in cascade, sample by sample, both channels in one
+/// loop. Keeping the whole cascade in the loop body lets the CPU overlap
+/// section k of one sample with section k+1 of the previous one, instead
+/// of waiting on one section's recurrence at a time.
+fn cascade<const N: usize>(
+    sections: &[Biquad],
+    state: &mut [[[f64; 2]; 2]],
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    let c: [[f64; 5]; N] = std::array::from_fn(|k| {
+        let s = &sections[k];
+        [s.b[0], s.b[1], s.b[2], s.a[0], s.a[1]]
+    });
+    let mut st: [[f64; 4]; N] = std::array::from_fn(|k| {
+        [
+            state[k][0][0],
+            state[k][0][1],
+            state[k][1][0],
+            state[k][1][1],
+        ]
+    });
+    for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+        let mut xl = f64::from(*l);
+        let mut xr = f64::from(*r);
+        for k in 0..N {
+            let [b0, b1, b2, a1, a2] = c[k];
+            let s = &mut st[k];
+            let yl = b0 * xl + s[0];
+            let yr = b0 * xr + s[2];
+            s[0] = b1 * xl - a1 * yl + s[1];
+            s[2] = b1 * xr - a1 * yr + s[3];
+            s[1] = b2 * xl - a2 * yl;
+            s[3] = b2 * xr - a2 * yr;
+            xl = yl;
+            xr = yr;
+        }
+        *l = xl as f32;
+        *r = xr as f32;
+    }
+    // Flush a decayed state to zero so long silences never reach subnormal
+    // numbers (which are very slow on x86).
+    let tiny = |x: f64| if x.abs() < 1e-30 { 0.0 } else { x };
+    for k in 0..N {
+        state[k] = [
+            [tiny(st[k][0]), tiny(st[k][1])],
+            [tiny(st[k][2]), tiny(st[k][3])],
+        ];
     }
 }
 

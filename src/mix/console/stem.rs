@@ -1,8 +1,6 @@
 //! Stems: the console's inputs (a stereo buffer, a name and an instrument
 //! class).
 
-use serde::{Deserialize, Serialize};
-
 /// Planar stereo audio: left and right planes of equal length.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StereoBuffer {
@@ -64,108 +62,9 @@ impl StereoBuffer {
     }
 }
 
-/// The instrument classes of Diff-MST's knowledge-engineering table
-/// (ALGORITHMS.md §2.6), which key the fit's priors. Serialised with the
-/// table's own names (`main_vocals`, `bass_drum`, `percussion_1`, ...).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Class {
-    /// Lead vocals, rap.
-    MainVocals,
-    /// Backing vocals, choir.
-    SupportVocals,
-    /// Electric or double bass (bass-register instruments).
-    Bass,
-    /// Kick drum.
-    BassDrum,
-    /// Snare, toms, full drum kits, congas.
-    #[serde(rename = "percussion_1")]
-    Percussion1,
-    /// Hi-hat, cymbals, overheads, claps.
-    #[serde(rename = "percussion_2")]
-    Percussion2,
-    /// Shaker, tambourine, cowbell and other auxiliary percussion.
-    #[serde(rename = "percussion_3")]
-    Percussion3,
-    /// Electric and acoustic guitars.
-    Guitar,
-    /// Piano, organ, electric pianos.
-    Keys,
-    /// Synthesisers, samplers, effects.
-    Synth,
-    /// Orchestral strings.
-    OrchestralStrings,
-    /// Woodwinds.
-    Woodwinds,
-    /// Brass.
-    Brass,
-    /// Anything else (room mics, ...).
-    Misc,
-}
-
-impl Class {
-    /// Every class, in table order.
-    pub const ALL: [Class; 14] = [
-        Class::MainVocals,
-        Class::SupportVocals,
-        Class::Bass,
-        Class::BassDrum,
-        Class::Percussion1,
-        Class::Percussion2,
-        Class::Percussion3,
-        Class::Guitar,
-        Class::Keys,
-        Class::Synth,
-        Class::OrchestralStrings,
-        Class::Woodwinds,
-        Class::Brass,
-        Class::Misc,
-    ];
-
-    /// The knowledge-engineering table's name for the class.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::MainVocals => "main_vocals",
-            Class::SupportVocals => "support_vocals",
-            Class::Bass => "bass",
-            Class::BassDrum => "bass_drum",
-            Class::Percussion1 => "percussion_1",
-            Class::Percussion2 => "percussion_2",
-            Class::Percussion3 => "percussion_3",
-            Class::Guitar => "guitar",
-            Class::Keys => "keys",
-            Class::Synth => "synth",
-            Class::OrchestralStrings => "orchestral_strings",
-            Class::Woodwinds => "woodwinds",
-            Class::Brass => "brass",
-            Class::Misc => "misc",
-        }
-    }
-
-    /// The class for a table name (case-insensitive; `-` and spaces read as
-    /// `_`, so `percussion-1` and `Main Vocals` work). This is the one place
-    /// that maps names to classes.
-    pub fn from_label(label: &str) -> Option<Class> {
-        let norm: String = label
-            .trim()
-            .chars()
-            .map(|c| {
-                if c == '-' || c == ' ' {
-                    '_'
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            })
-            .collect();
-        Class::ALL.into_iter().find(|c| c.as_str() == norm)
-    }
-}
-
-impl std::fmt::Display for Class {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The instrument class keying the fit's priors: the project-wide class of
+/// [`crate::group`] (the classes of Diff-MST's knowledge-engineering table).
+pub use crate::group::Class;
 
 /// One input of the console: a stereo stem with its name and class.
 #[derive(Clone, Debug, PartialEq)]
@@ -176,21 +75,4 @@ pub struct Stem {
     pub class: Class,
     /// The audio. All stems of one console share a sample rate.
     pub audio: StereoBuffer,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn class_labels_round_trip() {
-        for c in Class::ALL {
-            assert_eq!(Class::from_label(c.as_str()), Some(c));
-            let json = serde_json::to_string(&c).unwrap();
-            assert_eq!(json, format!("\"{}\"", c.as_str()));
-        }
-        assert_eq!(Class::from_label("Percussion-1"), Some(Class::Percussion1));
-        assert_eq!(Class::from_label("Main Vocals"), Some(Class::MainVocals));
-        assert_eq!(Class::from_label("kazoo"), None);
-    }
 }
