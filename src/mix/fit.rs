@@ -748,13 +748,6 @@ pub fn fit(
     cfg: &FitConfig,
 ) -> Result<FitResult, FitError> {
     check(stems)?;
-    let clock = std::time::Instant::now();
-    let dbg = std::env::var_os("PREMIX_FIT_TIMING").is_some();
-    let tick = |what: &str| {
-        if dbg {
-            eprintln!("  [{:8.3} s] {what}", clock.elapsed().as_secs_f64());
-        }
-    };
     let segs = stem_segments(stems, cfg);
     let ((ref_feats, an), lufs) = rayon::join(
         || {
@@ -765,7 +758,6 @@ pub fn fit(
         },
         || stem_loudness(stems, &segs),
     );
-    tick("analysis + reference + stem loudness");
     if ref_feats.loudness_lufs.is_none() {
         return Err(FitError::SilentReference);
     }
@@ -787,7 +779,6 @@ pub fn fit(
 
     let baseline = pb.measure(&equal_loudness_with(stems, &pb.prior.lufs, cfg));
     let before = style::loss(&baseline, &ref_feats, &w);
-    tick("baseline render");
 
     let mut x = pb.initial();
     let mut rounds = Vec::new();
@@ -812,7 +803,6 @@ pub fn fit(
             &cfg.style,
         );
         let real_loss = style::loss(&real, &ref_feats, &w).total;
-        tick("render + measure");
         if round == 0 {
             loss_initial = real_loss;
         }
@@ -851,22 +841,6 @@ pub fn fit(
         let iterations = (2 * cfg.iterations / (round + 2)).max(1);
         let m = lbfgs::minimize(objective, &to_z(&x, lo, hi), iterations, 8);
         x = to_x(&m.x, lo, hi);
-        tick("optimise");
-        if std::env::var_os("PREMIX_FIT_DEBUG").is_some() {
-            let sf = model.features(&x);
-            let ms = pb.stems.len() * NS;
-            eprintln!(
-                "round {round}: crest real {:.2?} target {:.2?} sur-at-start {:.2?} sur+delta at optimum {:.2?}; master thr {:.1} u {:.3} att {:.1} ms; stem u {:?}",
-                &rv[F_CREST..F_CREST + 2],
-                &pb.target[F_CREST..F_CREST + 2],
-                &sur[F_CREST..F_CREST + 2],
-                [sf[F_CREST] + delta[F_CREST], sf[F_CREST + 1] + delta[F_CREST + 1]],
-                x[ms + M_THR],
-                x[ms + M_U],
-                x[ms + M_ATT].exp(),
-                (0..pb.stems.len()).map(|s| (x[s * NS + S_U] * 100.0).round() / 100.0).collect::<Vec<_>>()
-            );
-        }
         rounds.push(RoundReport {
             start_loss: real_loss,
             surrogate_loss: m.f,
@@ -883,7 +857,6 @@ pub fn fit(
     } = best.expect("at least one round is rendered");
     let after = style::loss(&mix_feats, &ref_feats, &w);
     let (lufs_out, tp_out) = level_to_target(&audio, &pos, &mut params, cfg);
-    tick("output level");
     let mut dummy = vec![0.0; x.len()];
     let prior_penalty = pb.prior.value_grad(&x, &mut dummy);
     let per_feature = before
@@ -978,6 +951,3 @@ pub fn set_output_level(
     let n = audio.len();
     level_to_target(&audio, &[(0, n)], params, cfg)
 }
-
-/// Loss weights and ranges used by the tests and the CLI's report.
-pub use comp::RATIO_RANGE;

@@ -539,11 +539,8 @@ fn random_settings(stems: &[Stem], rng: &mut Rng, cfg: &FitConfig) -> ConsolePar
         };
         for b in &mut strip.eq.bands {
             b.gain_db = rng.uniform(-4.0, 4.0);
-            let (df, q) = (rng.uniform(-0.5, 0.5), rng.uniform(0.5, 2.0));
-            if std::env::var_os("PREMIX_FIXED_EQ").is_none() {
-                b.freq_hz *= 2f64.powf(df);
-                b.q = q;
-            }
+            b.freq_hz *= 2f64.powf(rng.uniform(-0.5, 0.5));
+            b.q = rng.uniform(0.5, 2.0);
         }
         strip.eq.clamp();
         // Compressor: threshold 5–15 dB under the strip's peak, automatic
@@ -882,17 +879,8 @@ fn fit_matches_a_reference_of_different_material() {
         "  crest factor: reference {:.1?} dB, fitted mix {:.1?} dB",
         r.reference_features.crest_db, r.mix_features.crest_db
     );
-    eprintln!(
-        "  rounds {:?}",
-        r.rounds.iter().map(|x| x.start_loss).collect::<Vec<_>>()
-    );
-    eprintln!("  master {:?}", res.params.master.comp);
-    for s in &res.params.stems {
-        eprintln!(
-            "  {:16} gain {:6.1} pan {:5.2} comp thr {:6.1} ratio {:4.2} makeup {:4.1}",
-            s.name, s.gain_db, s.pan, s.comp.threshold_db, s.comp.ratio, s.comp.makeup_db
-        );
-    }
+    // The bound: the fit removes at least two thirds of the
+    // baseline's distance to the reference.
     assert!(r.loss_after <= r.loss_before / 3.0);
 }
 
@@ -924,9 +912,23 @@ fn bench_fit_12_stems_4_minutes() {
         &reference_stems,
         &random_settings(&reference_stems, &mut rng, &cfg),
     );
-    let t = std::time::Instant::now();
+    // Process CPU time (Linux), to tell the fit's own cost from a busy
+    // machine's: /proc/self/stat fields 14 and 15, in clock ticks of 10 ms.
+    let cpu = || -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let f: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (tick(11) + tick(12)) / 100.0
+    };
+    let (t, c) = (std::time::Instant::now(), cpu());
     let res = fit::fit(&stems, &reference, &cfg).expect("fit runs");
     let secs = t.elapsed().as_secs_f64();
+    eprintln!("fit CPU time {:.2} s (all threads)", cpu() - c);
     eprintln!(
         "fit of 12 stems × 240 s: {secs:.3} s; loss {:.5} → {:.5} (initial {:.5}); rounds {:?}",
         res.report.loss_before,

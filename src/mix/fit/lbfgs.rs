@@ -25,7 +25,7 @@ pub(crate) fn minimize<F: FnMut(&[f64], &mut [f64]) -> f64>(
     let mut xn = vec![0.0; n];
     let mut gn = vec![0.0; n];
     let mut small_steps = 0;
-    for it in 0..max_iter {
+    for _ in 0..max_iter {
         // Two-loop recursion: d = −H·g.
         let mut q = g.clone();
         let mut alphas = Vec::with_capacity(hist.len());
@@ -88,10 +88,6 @@ pub(crate) fn minimize<F: FnMut(&[f64], &mut [f64]) -> f64>(
             t *= 0.5;
         }
         if !accepted || small_steps >= 3 {
-            if std::env::var_os("PREMIX_FIT_DEBUG").is_some() {
-                let gmax = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                eprintln!("    lbfgs stop at it {it}: accepted {accepted} small {small_steps} f {fx:.6} |g|inf {gmax:.3e}");
-            }
             break;
         }
     }
