@@ -1,6 +1,7 @@
 //! `premix groups`: how premix groups a session's tracks into stems, with
 //! each track's role, class and the reason.
 
+use super::truncate;
 use crate::analysis::{self, Features};
 use crate::group::{self, GroupConfig, Grouping, UserScript};
 use crate::session::{self, Session};
@@ -197,15 +198,5 @@ fn tracks(n: usize) -> String {
         "1 track".to_owned()
     } else {
         format!("{n} tracks")
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
     }
 }

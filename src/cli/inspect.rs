@@ -1,5 +1,6 @@
 //! `premix inspect`: the session model as a table or as JSON.
 
+use super::truncate;
 use crate::session::{self, Session};
 use anyhow::Result;
 use serde::Serialize;
@@ -179,14 +180,4 @@ fn print_table(s: &Session, out: &mut impl Write) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
 }

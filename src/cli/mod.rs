@@ -60,3 +60,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Mix(a) => mix::run(a),
     }
 }
+
+/// `s` cut to at most `n` characters for a table column, with `…` marking
+/// the cut.
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

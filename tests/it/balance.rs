@@ -165,10 +165,11 @@ fn generated_session_balances_within_groups_and_stems_are_exact_sums() {
             let buf = render.to_buffer();
             let (gl, gr) = premix::balance::stems::pan_gains(wt.pan);
             let right = buf.planes.get(1).unwrap_or(&buf.planes[0]);
-            for i in 0..buf.planes[0].len() {
+            let (gl, gr) = ((wt.volume * gl) as f32, (wt.volume * gr) as f32);
+            for (i, (xl, xr)) in buf.planes[0].iter().zip(right).enumerate() {
                 let at = render.start as usize + i;
-                l[at] += buf.planes[0][i] * (wt.volume * gl) as f32;
-                r[at] += right[i] * (wt.volume * gr) as f32;
+                l[at] += xl * gl;
+                r[at] += xr * gr;
             }
         }
         // The fader went through 14-digit text in the written project, so a
