@@ -46,7 +46,7 @@
 mod dsp;
 mod instruments;
 mod reference;
-mod rng;
+pub(crate) mod rng;
 mod session;
 mod song;
 mod vocal;

@@ -20,14 +20,7 @@ pub(crate) struct ProjectInfo {
 fn guid(rng: &mut Rng) -> String {
     let a = rng.next_u64();
     let b = rng.next_u64();
-    format!(
-        "{{{:08X}-{:04X}-{:04X}-{:04X}-{:012X}}}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        a & 0xFFFF,
-        b >> 48,
-        b & 0xFFFF_FFFF_FFFF
-    )
+    premix_rpp::guid(a, b)
 }
 
 fn line<const N: usize>(tokens: [&str; N]) -> Node {

@@ -613,37 +613,22 @@ fn write_master(project: &mut Block, m: &BusSettings, guids: &mut GuidGen) {
     write_plugins(chain, m, guids);
 }
 
-/// Deterministic REAPER-style GUIDs (`{8-4-4-4-12}`, upper case).
+/// Deterministic REAPER-style GUIDs (`{8-4-4-4-12}`, upper case), drawn
+/// from the same SplitMix64 the generator uses.
 struct GuidGen {
-    state: u64,
+    rng: crate::generate::rng::Rng,
 }
 
 impl GuidGen {
     fn new(seed: u64) -> GuidGen {
         GuidGen {
-            state: seed ^ 0x5052_454D_4958_2D31,
+            rng: crate::generate::rng::Rng::new(seed ^ 0x5052_454D_4958_2D31),
         }
     }
 
-    fn word(&mut self) -> u64 {
-        // SplitMix64.
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn next(&mut self) -> String {
-        let a = self.word();
-        let b = self.word();
-        format!(
-            "{{{:08X}-{:04X}-{:04X}-{:04X}-{:012X}}}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
+        let a = self.rng.next_u64();
+        let b = self.rng.next_u64();
+        premix_rpp::guid(a, b)
     }
 }

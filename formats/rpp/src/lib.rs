@@ -593,6 +593,19 @@ fn line_col(bytes: &[u8], pos: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// A GUID spelt as REAPER writes them, `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`
+/// upper case, from 128 bits given as two words.
+pub fn guid(hi: u64, lo: u64) -> String {
+    format!(
+        "{{{:08X}-{:04X}-{:04X}-{:04X}-{:012X}}}",
+        hi >> 32,
+        (hi >> 16) & 0xFFFF,
+        hi & 0xFFFF,
+        lo >> 48,
+        lo & 0xFFFF_FFFF_FFFF
+    )
+}
+
 /// Convenience: the value of a token for display, quoted as REAPER would.
 pub fn display_token(value: &str) -> Cow<'_, str> {
     quote(value)
