@@ -155,7 +155,7 @@ pub fn db_to_gain(db: f64) -> f64 {
 /// Errors reading a session: always name the file.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
+    #[error(transparent)]
     Rpp(#[from] premix_rpp::Error),
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },

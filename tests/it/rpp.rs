@@ -187,7 +187,7 @@ fn bad_files_fail_with_one_line_naming_file_and_line_exit_2_and_no_output() {
                 err.starts_with(&expect_prefix),
                 "{err} (wanted {expect_prefix})"
             );
-            assert!(err.contains(what), "{err}");
+            assert_eq!(err.matches(what).count(), 1, "said once: {err}");
             assert!(out.stdout.is_empty());
             assert!(!out_file.exists(), "partial output written for {name}");
         }
