@@ -29,3 +29,9 @@ mod writeback;
 
 // The synthetic session generator: determinism, levels, RPP, signal sanity.
 mod generate;
+
+// Perceptual loudness: native ISO 532-1 against MoSQITo, the fast estimator, stage-1 spread.
+mod perceptual;
+
+// The REAPER action script, driven under plain Lua with a stub of the reaper.* API.
+mod reaper_action;
