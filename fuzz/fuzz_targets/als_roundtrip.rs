@@ -1,0 +1,8 @@
+//! Placeholder, filled in by the format's issue.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = data;
+});
