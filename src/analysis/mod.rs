@@ -28,6 +28,7 @@
 
 pub mod capture;
 pub mod filters;
+pub mod iso532;
 pub mod loudness;
 pub mod pitch;
 pub mod refined;
