@@ -8,6 +8,7 @@
 --     tabs = { "/p/other.RPP" },          -- other open project tabs
 --     extstate = { binary = "/b/premix" },-- "premix" ExtState values
 --     files = { ["/b/premix"] = true },   -- what file_exists answers true for
+--     file_exists = function(path) ... end, -- or this answers (e.g. the real disk)
 --     dialogs = { 6, 7, 1 },              -- ShowMessageBox answers, in order
 --     pick = { { true, "/r/ref.wav" } },  -- GetUserFileNameForRead answers, in order
 --     exec = { "0\nwrote ...", ... },     -- ExecProcess answers, in order: a string,
@@ -99,6 +100,9 @@ function Stub.new(cfg)
   end
   function R.file_exists(path)
     record("file_exists", path)
+    if cfg.file_exists then
+      return cfg.file_exists(path) == true
+    end
     return files[path] == true
   end
   function R.ShowMessageBox(msg, title, kind)
