@@ -695,57 +695,41 @@ impl Document {
         Ok(())
     }
 
+    /// The number of scenes (`Scenes`, or Live 10's `SceneNames`).
+    pub fn scene_count(&self) -> Option<usize> {
+        let ls = self.live_set().ok()?;
+        let s = self
+            .child(ls, "Scenes")
+            .or_else(|| self.child(ls, "SceneNames"))?;
+        Some(self.children(s).count())
+    }
+
     /// Makes a GroupTrack fragment fit this set: one `TrackSendHolder` per
-    /// return track (extra holders dropped, missing ones cloned from the
-    /// template's or the set's), holder Ids 0..n.
-    fn fit_send_holders(&self, fragment: &str) -> Result<String> {
+    /// return track and one `GroupTrackSlot` per scene (extra items dropped,
+    /// missing ones cloned from the template's or the set's), item Ids 0..n.
+    fn fit_group_template(&self, fragment: &str) -> Result<String> {
         let returns = self
             .tracks()
             .iter()
             .filter(|t| t.kind == TrackKind::Return)
             .count();
         let mut t = Tree::parse(fragment.to_owned(), self.limits())?;
-        let root = ElementId(t.root);
-        let find = |t: &Tree, from: usize, path: &[&str]| -> Option<usize> {
-            path.iter().try_fold(from, |at, n| {
-                t.nodes[at]
-                    .children
-                    .iter()
-                    .copied()
-                    .find(|&c| t.nodes[c].name == *n)
-            })
-        };
-        let Some(sends) = find(&t, root.0, &["DeviceChain", "Mixer", "Sends"]) else {
+        let root = t.root;
+        let Some(sends) = find_path(&t, root, &["DeviceChain", "Mixer", "Sends"]) else {
             return Err(Error::schema(
                 "the GroupTrack template has no DeviceChain/Mixer/Sends",
             ));
         };
-        let holders: Vec<usize> = t.nodes[sends].children.clone();
-        for &h in holders.iter().skip(returns).rev() {
-            t.remove(ElementId(h))?;
-        }
-        if holders.len() < returns {
-            let proto = match holders.first() {
-                Some(&h) => t.text[t.nodes[h].start..t.nodes[h].end].to_owned(),
-                None => self
-                    .tracks()
-                    .iter()
-                    .filter_map(|tr| self.path(tr.element, &["DeviceChain", "Mixer", "Sends"]))
-                    .find_map(|s| self.children(s).next())
-                    .map(|h| self.text_of(h).to_owned())
-                    .ok_or_else(|| {
-                        Error::schema("no TrackSendHolder to copy for the return tracks")
-                    })?,
-            };
-            for i in holders.len()..returns {
-                t.insert(ElementId(sends), i, &proto, self.limits())?;
-            }
-        }
-        let holders: Vec<usize> = t.nodes[sends].children.clone();
-        for (i, h) in holders.into_iter().enumerate() {
-            if t.nodes[h].attrs.iter().any(|a| a.name == "Id") {
-                t.set_attr(ElementId(h), "Id", &i.to_string())?;
-            }
+        let set_holder = || {
+            self.tracks()
+                .iter()
+                .filter_map(|tr| self.path(tr.element, &["DeviceChain", "Mixer", "Sends"]))
+                .find_map(|s| self.children(s).next())
+                .map(|h| self.text_of(h).to_owned())
+        };
+        fit_list(&mut t, sends, returns, set_holder, self.limits())?;
+        if let (Some(slots), Some(scenes)) = (find_path(&t, root, &["Slots"]), self.scene_count()) {
+            fit_list(&mut t, slots, scenes, || None, self.limits())?;
         }
         Ok(t.text)
     }
@@ -776,7 +760,7 @@ impl Document {
             .max()
             .unwrap_or(0);
         let mut next = self.fresh_pointee_base();
-        let text = self.fit_send_holders(template)?;
+        let text = self.fit_group_template(template)?;
         let text = self.renumber_pointees(&text, &mut next)?;
         let text = self.set_root_id(&text, track_id)?;
         let index = index.min(self.children(tracks).count());
@@ -919,6 +903,61 @@ impl Document {
             .ok_or_else(|| Error::schema("the new group vanished"))?;
         Ok((group, gid))
     }
+}
+
+/// Follows child names in a bare tree.
+fn find_path(t: &Tree, from: usize, path: &[&str]) -> Option<usize> {
+    path.iter().try_fold(from, |at, n| {
+        t.nodes[at]
+            .children
+            .iter()
+            .copied()
+            .find(|&c| t.nodes[c].name == *n)
+    })
+}
+
+/// Makes list `list` of `t` hold `n` items: extra ones are dropped, missing
+/// ones cloned from its first item (or `fallback()`), and item Ids set to
+/// 0..n where the items carry Ids. An empty list becomes `<X />`.
+fn fit_list(
+    t: &mut Tree,
+    list: usize,
+    n: usize,
+    fallback: impl Fn() -> Option<String>,
+    limits: &crate::Limits,
+) -> Result<()> {
+    let items: Vec<usize> = t.nodes[list].children.clone();
+    if n == 0 {
+        if !items.is_empty() || !t.nodes[list].self_closing {
+            let name = t.nodes[list].name.clone();
+            let tag = t.text[t.nodes[list].start..t.nodes[list].tag_end].to_owned();
+            let open = tag.trim_end_matches('>').trim_end_matches('/').trim_end();
+            t.replace(ElementId(list), &format!("{open} />"), limits)?;
+            debug_assert_eq!(t.nodes[list].name, name);
+        }
+        return Ok(());
+    }
+    for &h in items.iter().skip(n).rev() {
+        t.remove(ElementId(h))?;
+    }
+    if items.len() < n {
+        let proto = match items.first() {
+            Some(&h) => t.text[t.nodes[h].start..t.nodes[h].end].to_owned(),
+            None => fallback().ok_or_else(|| {
+                Error::schema(format!("no <{}> item to copy", t.nodes[list].name))
+            })?,
+        };
+        for i in items.len()..n {
+            t.insert(ElementId(list), i, &proto, limits)?;
+        }
+    }
+    let items: Vec<usize> = t.nodes[list].children.clone();
+    for (i, h) in items.into_iter().enumerate() {
+        if t.nodes[h].attrs.iter().any(|a| a.name == "Id") {
+            t.set_attr(ElementId(h), "Id", &i.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// Per-list Id duplicates and other helpers shared with the validator.

@@ -27,6 +27,10 @@ pub enum IssueKind {
     MemberNotRoutedToGroup,
     /// A group member does not follow its group contiguously in `Tracks`.
     MemberNotContiguous,
+    /// A track's clip-slot list (`GroupTrack/Slots`, or
+    /// `DeviceChain/MainSequencer/ClipSlotList` of audio and MIDI tracks)
+    /// differs from the number of scenes.
+    SlotCount,
     /// A pointee element whose Id is missing or not a number.
     BadId,
 }
@@ -50,7 +54,8 @@ impl fmt::Display for Issue {
 /// Checks a parsed set (it is well-formed, or it would not have parsed):
 /// pointee Ids unique and below `NextPointeeId`; list Ids unique in their
 /// list; track Ids unique; every track (returns included, master excluded)
-/// holds one `TrackSendHolder` per return track; every `TrackGroupId` names
+/// holds one `TrackSendHolder` per return track and one clip slot per
+/// scene; every `TrackGroupId` names
 /// an existing GroupTrack, its member routes `AudioOut/GroupTrack` and
 /// follows the group contiguously. Returns every issue found (empty = valid).
 pub fn validate(doc: &Document) -> Vec<Issue> {
@@ -150,6 +155,29 @@ pub fn validate(doc: &Document) -> Vec<Issue> {
                     t.name
                 ),
             );
+        }
+    }
+
+    // Clip slots: one per scene.
+    if let Some(scenes) = doc.scene_count() {
+        for t in &tracks {
+            let list = match t.kind {
+                TrackKind::Group => doc.child(t.element, "Slots"),
+                TrackKind::Audio | TrackKind::Midi => {
+                    doc.path(t.element, &["DeviceChain", "MainSequencer", "ClipSlotList"])
+                }
+                _ => None,
+            };
+            if let Some(l) = list {
+                let n = doc.children(l).count();
+                if n != scenes {
+                    push(
+                        IssueKind::SlotCount,
+                        t.element,
+                        format!("track {:?} has {n} clip slots for {scenes} scenes", t.name),
+                    );
+                }
+            }
         }
     }
 
