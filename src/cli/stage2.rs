@@ -48,10 +48,12 @@ pub fn run(
     let cfg = FitConfig::default();
     let result = fit(stems, reference, &cfg)
         .with_context(|| format!("{}: stage 2 fit failed", reference_path.display()))?;
-    let mut params = result.params;
+    let fitted = result.params;
+    let mut params = fitted.clone();
     // Hold the console to what the REAPER writer can carry (Major Tom's
-    // 0.1 steps and ranges, its hard or ~6 dB soft knee), and measure the
-    // loss of *that* mix: the figure reported is the one the session gets.
+    // 0.1 steps and ranges, its hard or ~6 dB soft knee, its own timing;
+    // the fader's +12 dB), and measure the loss of *that* mix: the figure
+    // reported is the one the session gets, and the preview is that mix.
     quantise_for_rpp(&mut params);
     let loss_written = af_loss(
         &measure(stems, &params, &cfg),
@@ -59,17 +61,17 @@ pub fn run(
         &cfg,
     );
     let mut notes = Vec::new();
-    for (g, strip) in plan.groups.iter_mut().zip(&params.stems) {
+    for ((g, strip), fit) in plan.groups.iter_mut().zip(&params.stems).zip(&fitted.stems) {
         g.bus = BusSettings {
             gain_db: strip.gain_db,
             pan: strip.pan,
             eq: eq_bands(&strip.eq),
-            comp: comp_settings(&strip.comp),
+            comp: comp_settings(&strip.comp, strip.gain_db),
         };
         if !strip.comp.is_bypass() {
             notes.push(format!(
                 "bus '{}': fitted compressor attack {:.0} ms, release {:.0} ms (REAPER's Major Tom sets its own timing)",
-                g.stage1.name, strip.comp.attack_ms, strip.comp.release_ms
+                g.stage1.name, fit.comp.attack_ms, fit.comp.release_ms
             ));
         }
     }
@@ -77,7 +79,7 @@ pub fn run(
         gain_db: params.master.output_gain_db,
         pan: 0.0,
         eq: eq_bands(&params.master.eq),
-        comp: comp_settings(&params.master.comp),
+        comp: comp_settings(&params.master.comp, 0.0),
     });
     let r = &result.report;
     plan.stage2 = Some(Stage2 {
@@ -117,22 +119,29 @@ pub fn run(
     Ok((params, data))
 }
 
-/// Rounds every compressor setting to what `sstillwell/majortom` holds
-/// (see `writeback::rpp_comp`): threshold, ratio and make-up in 0.1 steps
-/// within the sliders' ranges, knee hard (0) or soft (about 6 dB wide).
-/// EQ, gains and pans are written exactly and need no change.
+/// Holds the console to what the REAPER writer carries, so that the
+/// preview, the reported loss and `premix render` of the written project
+/// are one and the same mix:
+/// - faders (stem gains, master output) at most +12 dB, REAPER's maximum;
+/// - EQ bands under 0.05 dB are not written, so they are set flat;
+/// - compressors as `sstillwell/majortom` holds them (see
+///   `writeback::rpp_comp`): threshold, ratio and make-up in 0.1 steps
+///   within the sliders' ranges, knee hard (0) or soft (about 6 dB), and
+///   the console's model of Major Tom's timing.
+///
+/// A stem's compressor threshold is rounded as the plugin sees it: the
+/// console applies the stem gain before the compressor, REAPER applies the
+/// track fader after its FX, so the plugin's threshold is the console's
+/// minus the stem gain (a level-independent compressor gives the same
+/// output either way: `C_T(g·x) = g·C_(T−g)(x)`).
 pub fn quantise_for_rpp(params: &mut ConsoleParams) {
     let round1 = |x: f64| (x * 10.0).round() / 10.0;
-    let comps = params
-        .stems
-        .iter_mut()
-        .map(|s| &mut s.comp)
-        .chain(std::iter::once(&mut params.master.comp));
-    for c in comps {
+    let max_fader_db = crate::writeback::rpp::MAX_FADER_DB;
+    let quantise = |c: &mut CompParams, pre_gain_db: f64| {
         if c.is_bypass() {
-            continue;
+            return;
         }
-        c.threshold_db = round1(c.threshold_db.clamp(-60.0, 0.0));
+        c.threshold_db = round1((c.threshold_db - pre_gain_db).clamp(-60.0, 0.0)) + pre_gain_db;
         c.ratio = round1(c.ratio.clamp(1.0, 20.0));
         c.makeup_db = round1(c.makeup_db.clamp(-20.0, 20.0));
         c.knee_db = if c.knee_db >= crate::writeback::rpp_comp::SOFT_KNEE_FROM_DB {
@@ -140,13 +149,33 @@ pub fn quantise_for_rpp(params: &mut ConsoleParams) {
         } else {
             0.0
         };
+        c.attack_ms = crate::writeback::rpp_comp::MODEL_ATTACK_MS;
+        c.release_ms = crate::writeback::rpp_comp::MODEL_RELEASE_MS;
+    };
+    let flatten_small = |eq: &mut EqParams| {
+        for b in &mut eq.bands {
+            if b.gain_db.abs() < MIN_EQ_GAIN_DB {
+                b.gain_db = 0.0;
+            }
+        }
+    };
+    for s in &mut params.stems {
+        s.gain_db = s.gain_db.min(max_fader_db);
+        flatten_small(&mut s.eq);
+        quantise(&mut s.comp, s.gain_db);
     }
+    params.master.output_gain_db = params.master.output_gain_db.min(max_fader_db);
+    flatten_small(&mut params.master.eq);
+    quantise(&mut params.master.comp, 0.0);
 }
+
+/// EQ bands smaller than this are not worth a plugin band, dB.
+const MIN_EQ_GAIN_DB: f64 = 0.05;
 
 fn eq_bands(eq: &EqParams) -> Vec<EqBand> {
     eq.bands
         .iter()
-        .filter(|b| b.gain_db.abs() >= 0.05)
+        .filter(|b| b.gain_db.abs() >= MIN_EQ_GAIN_DB)
         .map(|b| EqBand {
             kind: match b.kind {
                 BandKind::LowShelf => EqKind::LowShelf,
@@ -160,9 +189,12 @@ fn eq_bands(eq: &EqParams) -> Vec<EqBand> {
         .collect()
 }
 
-fn comp_settings(c: &CompParams) -> Option<CompSettings> {
+/// The compressor as the bus plugin holds it: before the bus fader, so its
+/// threshold is the console's minus the stem gain `pre_gain_db` (0 for the
+/// master, whose output gain comes after its compressor in both).
+fn comp_settings(c: &CompParams, pre_gain_db: f64) -> Option<CompSettings> {
     (!c.is_bypass()).then_some(CompSettings {
-        threshold_db: c.threshold_db,
+        threshold_db: c.threshold_db - pre_gain_db,
         ratio: c.ratio,
         attack_ms: c.attack_ms,
         release_ms: c.release_ms,

@@ -32,6 +32,8 @@ pub enum WriteError {
 
 /// REAPER's fader range tops out at +12 dB.
 const MAX_FADER: f64 = 3.981_071_705_534_972;
+/// [`MAX_FADER`] in dB.
+pub const MAX_FADER_DB: f64 = 12.0;
 
 /// Applies `edits` to `doc`, which `session` was read from. `seed` makes the
 /// GUIDs of new tracks and plugins deterministic.

@@ -21,6 +21,11 @@
 //! (its timing is program-dependent: faster attack the further over the
 //! threshold, release at 125 dB/s), and its soft knee is a fixed ~6 dB. The
 //! fitted attack and release are reported, not written.
+//!
+//! premix's own console stands in for Major Tom in `--preview` and
+//! `premix render` with fixed times, [`MODEL_ATTACK_MS`] and
+//! [`MODEL_RELEASE_MS`] (see there): an approximation of the plugin, the
+//! same in both, so rendering a written session reproduces its preview.
 
 use super::CompSettings;
 use premix_rpp::{format_real, Block, Line, Node};
@@ -31,6 +36,18 @@ pub const PATH: &str = "sstillwell/majortom";
 /// Knee widths at or above this many dB are written as Major Tom's soft
 /// knee (about 6 dB wide), narrower ones as hard.
 pub const SOFT_KNEE_FROM_DB: f64 = 3.0;
+
+/// The attack time premix's console uses for Major Tom, ms. Major Tom's
+/// attack depends on how far the signal is over the threshold (its table
+/// gives roughly 0.09/d + 0.61/d² s for d dB over: 15 ms at 10 dB over,
+/// 6 ms at 20 dB over); 15 ms stands for the typical 6–12 dB overshoot of
+/// a bus compressor. [belief: from the plugin's published source; not
+/// measured in REAPER.]
+pub const MODEL_ATTACK_MS: f64 = 15.0;
+/// The release time premix's console uses for Major Tom, ms: its release
+/// runs at 125 dB/s, so recovering the middle 80 % of a 5 dB gain reduction
+/// takes 4 dB / 125 dB/s = 32 ms.
+pub const MODEL_RELEASE_MS: f64 = 32.0;
 
 /// The `<JS` block for `c`.
 pub fn block(c: &CompSettings, name: &str) -> Block {
