@@ -15,6 +15,7 @@ pub mod group;
 pub mod mix;
 pub mod output;
 pub mod plan;
+pub mod render;
 pub mod report;
 pub mod script;
 pub mod session;

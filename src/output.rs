@@ -56,3 +56,31 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
         _ => false,
     }
 }
+
+/// Writes a stereo 32-bit float WAV atomically (see [`write_atomic`]).
+pub fn write_wav(
+    dest: &Path,
+    left: &[f32],
+    right: &[f32],
+    rate: u32,
+    input: Option<&Path>,
+    overwrite: bool,
+) -> Result<()> {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut bytes = std::io::Cursor::new(Vec::with_capacity(44 + 8 * left.len()));
+    {
+        let mut w = hound::WavWriter::new(&mut bytes, spec)
+            .with_context(|| format!("{}: cannot encode the WAV", dest.display()))?;
+        for (l, r) in left.iter().zip(right) {
+            w.write_sample(*l)?;
+            w.write_sample(*r)?;
+        }
+        w.finalize()?;
+    }
+    write_atomic(dest, bytes.get_ref(), input, overwrite)
+}

@@ -76,6 +76,31 @@ impl TrackRender {
         Buffer::new(self.sample_rate, planes)
     }
 
+    /// Adds the track into a stereo bus that starts at timeline frame 0,
+    /// with gains `(left, right)`; a mono track feeds both sides. Frames
+    /// outside the bus are dropped.
+    pub fn add_to(&self, gains: (f32, f32), left: &mut [f32], right: &mut [f32]) {
+        let (gl, gr) = gains;
+        let len = left.len().min(right.len());
+        let mut t = self.start;
+        self.play(super::BLOCK_FRAMES, &mut |block| {
+            let n = block[0].len();
+            let (l, r) = if block.len() > 1 {
+                (block[0], block[1])
+            } else {
+                (block[0], block[0])
+            };
+            for i in 0..n {
+                let at = t + i as i64;
+                if at >= 0 && (at as usize) < len {
+                    left[at as usize] += l[i] * gl;
+                    right[at as usize] += r[i] * gr;
+                }
+            }
+            t += n as i64;
+        });
+    }
+
     fn mix_into(&self, t0: i64, out: &mut [Vec<f32>]) {
         let n = out[0].len() as i64;
         for c in &self.clips {

@@ -13,7 +13,7 @@
 //! through the same gains.
 
 use crate::audio::cache::MediaCache;
-use crate::audio::{render_track, Source};
+use crate::audio::render_track;
 use crate::group::{Class, Grouping};
 use crate::session::Session;
 use rayon::prelude::*;
@@ -81,23 +81,7 @@ pub fn render_stems(
                 let gain = balance.new_gain(index).unwrap_or(track.volume);
                 let (gl, gr) = pan_gains(track.pan);
                 let (gl, gr) = ((gain * gl) as f32, (gain * gr) as f32);
-                let mut t = render.start;
-                render.play(crate::audio::BLOCK_FRAMES, &mut |block| {
-                    let n = block[0].len();
-                    let (l, r) = if block.len() > 1 {
-                        (block[0], block[1])
-                    } else {
-                        (block[0], block[0])
-                    };
-                    for i in 0..n {
-                        let at = t + i as i64;
-                        if at >= 0 && (at as usize) < len {
-                            left[at as usize] += l[i] * gl;
-                            right[at as usize] += r[i] * gr;
-                        }
-                    }
-                    t += n as i64;
-                });
+                render.add_to((gl, gr), &mut left, &mut right);
             }
             let member_classes: Vec<Class> = g.tracks.iter().map(|t| t.class).collect();
             Stem {

@@ -9,7 +9,7 @@ use crate::audio::cache::MediaCache;
 use crate::balance::stems::{render_stems, write_stems, Stem};
 use crate::balance::{balance, BalanceConfig, Measure};
 use crate::group::{assign, GroupConfig, Grouping};
-use crate::output::write_atomic;
+use crate::output::{write_atomic, write_wav};
 use crate::plan::MixPlan;
 use crate::session::{self, Session};
 use anyhow::{bail, Context, Result};
@@ -88,11 +88,13 @@ pub fn run(args: Args) -> Result<u8> {
                 out_path.display()
             );
         }
-        if out_path.exists() && !args.force {
-            bail!(
-                "{}: already exists (use --force to replace it)",
-                out_path.display()
-            );
+        for p in std::iter::once(&out_path).chain(args.preview.iter().chain(&args.report)) {
+            if p.exists() && !args.force {
+                bail!(
+                    "{}: already exists (use --force to replace it)",
+                    p.display()
+                );
+            }
         }
     }
     let session = session::read(&args.session)?;
@@ -208,8 +210,15 @@ pub fn run(args: Args) -> Result<u8> {
             .with_context(|| format!("{}: cannot apply the mix", args.session.display()))?;
     if let Some(p) = &args.preview {
         match &mix_audio {
-            Some(m) => write_wav(&m.left, &m.right, m.sample_rate, p)?,
-            None => write_preview(&stems, p)?,
+            Some(m) => write_wav(
+                p,
+                &m.left,
+                &m.right,
+                m.sample_rate,
+                Some(&args.session),
+                args.force,
+            )?,
+            None => write_preview(&stems, p, &args.session, args.force)?,
         }
     }
     if let Some(p) = &args.report {
@@ -247,7 +256,7 @@ fn stem_lufs(s: &Stem) -> Option<f64> {
 }
 
 /// Sums the stems into a stereo WAV (stage 1 only).
-fn write_preview(stems: &[Stem], path: &Path) -> Result<()> {
+fn write_preview(stems: &[Stem], path: &Path, input: &Path, force: bool) -> Result<()> {
     let Some(first) = stems.first() else {
         bail!("{}: nothing to preview (no stems)", path.display());
     };
@@ -260,25 +269,7 @@ fn write_preview(stems: &[Stem], path: &Path) -> Result<()> {
             right[i] += s.right[i];
         }
     }
-    write_wav(&left, &right, first.sample_rate, path)
-}
-
-/// Writes a stereo 32-bit float WAV.
-fn write_wav(left: &[f32], right: &[f32], rate: u32, path: &Path) -> Result<()> {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec)
-        .with_context(|| format!("{}: cannot write the preview", path.display()))?;
-    for (l, r) in left.iter().zip(right) {
-        w.write_sample(*l)?;
-        w.write_sample(*r)?;
-    }
-    w.finalize()?;
-    Ok(())
+    write_wav(path, &left, &right, first.sample_rate, Some(input), force)
 }
 
 /// A seed for the GUIDs of new tracks and plugins: the session's file name,

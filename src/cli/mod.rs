@@ -11,6 +11,7 @@ mod groups;
 mod inspect;
 mod mix;
 mod progress;
+mod render;
 mod roundtrip;
 mod stage2;
 
@@ -40,6 +41,9 @@ enum Command {
     /// Mix a session: analyse, group, balance (stage 1), match a reference
     /// (stage 2), and write the mix into a new session file.
     Mix(mix::Args),
+    /// Render a session the way premix understands it (faders, pans,
+    /// folders, ReaEQ and premix's compressor) into a stereo WAV.
+    Render(render::Args),
 }
 
 /// Parses `std::env::args`.
@@ -58,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Generate(a) => generate::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Mix(a) => mix::run(a),
+        Command::Render(a) => render::run(a),
     }
 }
 

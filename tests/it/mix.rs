@@ -117,26 +117,85 @@ fn mix_with_reference_writes_buses_plugins_and_master_and_reruns_update() {
     );
 }
 
+/// RMS of a signal's two channels together.
+fn rms(l: &[f32], r: &[f32]) -> f64 {
+    let sum: f64 = l
+        .iter()
+        .chain(r)
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum();
+    (sum / (l.len() + r.len()).max(1) as f64).sqrt()
+}
+
+fn read_stereo(p: &Path) -> (Vec<f32>, Vec<f32>) {
+    let mut r = hound::WavReader::open(p).unwrap();
+    assert_eq!(r.spec().channels, 2);
+    let s: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
+    (
+        s.iter().step_by(2).copied().collect(),
+        s.iter().skip(1).step_by(2).copied().collect(),
+    )
+}
+
+/// The issue's acceptance run: a 64-track session mixed against a reference
+/// gives a project that python `rpp` reads with each group's tracks under
+/// one folder bus carrying ReaEQ and the compressor as planned, and whose
+/// `premix render` is the `--preview` mix.
 #[test]
-fn written_project_reads_in_python_rpp_with_the_folder_structure() {
-    let Some(py) = python_with(&["rpp"]) else {
-        return;
-    };
+fn sixty_four_tracks_end_to_end_folders_plugins_and_render_equals_preview() {
     let tmp = tempdir();
     let dir = tmp.path();
     let cfg = GenerateConfig {
-        tracks: 12,
-        seconds: 3.0,
+        tracks: 64,
+        seconds: 4.0,
         seed: 9,
         ..GenerateConfig::default()
     };
     let report = generate(&cfg, dir, &|_, _| {}).unwrap();
+    let input = premix::session::read(&report.session).unwrap();
+    let before = hash(&report.session);
     let out = dir.join("mixed.RPP");
-    let st = premix()
+    let preview = dir.join("preview.wav");
+    let run = premix()
         .arg("mix")
         .arg(&report.session)
+        .arg("--reference")
+        .arg(&report.reference)
         .arg("-o")
         .arg(&out)
+        .arg("--preview")
+        .arg(&preview)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(hash(&report.session), before, "the input was modified");
+    let plan: Value = serde_json::from_slice(&run.stdout).unwrap();
+
+    // Lossless: the written project round-trips through premix-rpp.
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(
+        premix_rpp::Document::parse(&bytes).unwrap().to_bytes(),
+        bytes
+    );
+
+    // `premix render` of the written project is the preview. Both run the
+    // same console arithmetic in a different order (folder sums vs stems,
+    // fader after vs before the compressor with the threshold moved), so
+    // they differ by float32 rounding only: the issue asks 0.1 dB of level;
+    // the difference signal is also held 60 dB down, far above rounding
+    // (about −130 dB) and far below any real mismatch (a 0.1 dB gain error
+    // alone leaves a −39 dB difference).
+    let rendered = dir.join("render.wav");
+    let st = premix()
+        .arg("render")
+        .arg(&out)
+        .arg("-o")
+        .arg(&rendered)
         .output()
         .unwrap();
     assert!(
@@ -144,6 +203,22 @@ fn written_project_reads_in_python_rpp_with_the_folder_structure() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
+    let (pl, pr) = read_stereo(&preview);
+    let (rl, rr) = read_stereo(&rendered);
+    assert_eq!(pl.len(), rl.len(), "render and preview lengths differ");
+    let level_db = 20.0 * (rms(&rl, &rr) / rms(&pl, &pr)).log10();
+    let dl: Vec<f32> = pl.iter().zip(&rl).map(|(a, b)| a - b).collect();
+    let dr: Vec<f32> = pr.iter().zip(&rr).map(|(a, b)| a - b).collect();
+    let diff_db = 20.0 * (rms(&dl, &dr) / rms(&pl, &pr)).log10();
+    eprintln!("render vs preview: level {level_db:+.6} dB, difference {diff_db:.1} dB");
+    assert!(level_db.abs() < 0.1, "level differs by {level_db} dB");
+    assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
+
+    // python `rpp` (an independent parser) sees each group's tracks under
+    // one folder bus, walking ISBUS as REAPER does, with the plugins.
+    let Some(py) = python_with(&["rpp"]) else {
+        return;
+    };
     let j = std::process::Command::new(py)
         .arg(root().join("scripts/dev/rpp_plugins_reference.py"))
         .arg(&out)
@@ -151,19 +226,105 @@ fn written_project_reads_in_python_rpp_with_the_folder_structure() {
         .unwrap();
     assert!(j.status.success(), "{}", String::from_utf8_lossy(&j.stderr));
     let j: Value = serde_json::from_slice(&j.stdout).unwrap();
-    // Walk ISBUS as REAPER does: depth never negative, back to 0 at the end,
-    // and every premix bus opens a folder.
-    let mut depth = 0i64;
-    for t in j["tracks"].as_array().unwrap() {
-        depth += t["isbus"][1].as_i64().unwrap();
-        assert!(depth >= 0, "{}", t["name"]);
-    }
-    assert_eq!(depth, 0);
-    let session = premix::session::read(&out).unwrap();
-    for t in &session.tracks {
-        if t.has_audio() {
-            assert!(t.parent.is_some(), "{} is not under a bus", t.name);
+    let tracks = j["tracks"].as_array().unwrap();
+    let mut stack: Vec<usize> = Vec::new();
+    let mut top_bus: Vec<Option<usize>> = Vec::new(); // outermost folder of each track
+    for (i, t) in tracks.iter().enumerate() {
+        top_bus.push(stack.first().copied());
+        let delta = t["isbus"][1].as_i64().unwrap();
+        if delta > 0 {
+            stack.push(i);
+        } else {
+            for _ in 0..-delta {
+                assert!(
+                    stack.pop().is_some(),
+                    "folder depth below 0 at {}",
+                    t["name"]
+                );
+            }
         }
+    }
+    assert!(stack.is_empty(), "folders left open");
+    let name_of = |i: usize| tracks[i]["name"].as_str().unwrap().to_string();
+    let groups = plan["groups"].as_array().unwrap();
+    assert!(groups.len() >= 6, "a 64-track session makes several groups");
+    for g in groups {
+        let name = g["name"].as_str().unwrap();
+        let members: Vec<String> = g["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| input.tracks[i.as_u64().unwrap() as usize].name.clone())
+            .collect();
+        // The bus: the folder every member sits in, named after the group.
+        let buses: std::collections::BTreeSet<Option<usize>> = members
+            .iter()
+            .map(|m| {
+                // Members by name among non-folder tracks (a bus may share
+                // its name with a member: "Keys" in "Keys").
+                let i = tracks
+                    .iter()
+                    .position(|t| t["name"] == m.as_str() && t["isbus"][0] != 1)
+                    .unwrap();
+                top_bus[i]
+            })
+            .collect();
+        assert_eq!(buses.len(), 1, "group {name}: members under several buses");
+        let bus = buses
+            .into_iter()
+            .next()
+            .unwrap()
+            .unwrap_or_else(|| panic!("group {name}: members under no bus"));
+        assert_eq!(name_of(bus), name);
+        // Nothing else under that bus.
+        let under: Vec<String> = (0..tracks.len())
+            .filter(|&i| top_bus[i] == Some(bus) && tracks[i]["isbus"][1].as_i64() <= Some(0))
+            .map(name_of)
+            .collect();
+        for u in &under {
+            assert!(members.contains(u), "group {name}: {u} is under its bus");
+        }
+        let plugins = tracks[bus]["plugins"].as_array().unwrap();
+        let eq = plugins.iter().find(|p| p["custom"] == "premix EQ");
+        let want_eq = g["bus"]["eq"].as_array().unwrap();
+        assert_eq!(eq.is_some(), !want_eq.is_empty(), "group {name}: EQ");
+        if let Some(eq) = eq {
+            let bands = eq["reaeq"]["bands"].as_array().unwrap();
+            assert_eq!(bands.len(), want_eq.len(), "group {name}");
+            for (b, w) in bands.iter().zip(want_eq) {
+                // Frequencies and gains pass through f64 unchanged (gain as
+                // linear amplitude and back: 1e-9 dB covers the log/exp).
+                assert!((b[2].as_f64().unwrap() - w["freq_hz"].as_f64().unwrap()).abs() < 1e-9);
+                assert!((b[3].as_f64().unwrap() - w["gain_db"].as_f64().unwrap()).abs() < 1e-9);
+            }
+        }
+        let comp = plugins.iter().find(|p| p["custom"] == "premix Comp");
+        assert_eq!(
+            comp.is_some(),
+            g["bus"]["comp"].is_object(),
+            "group {name}: comp"
+        );
+        if let Some(c) = comp {
+            assert_eq!(c["path"], "sstillwell/majortom");
+            let want = &g["bus"]["comp"];
+            let s = c["sliders"].as_array().unwrap();
+            // Sliders hold 0.1 steps: the plan's value rounds to them.
+            let near = |v: &Value, w: &Value| {
+                (v.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= 0.05 + 1e-9
+            };
+            assert!(
+                near(&s[0], &want["threshold_db"]),
+                "group {name}: threshold"
+            );
+            assert!(near(&s[1], &want["ratio"]), "group {name}: ratio");
+        }
+        // Faders: the bus carries the stem gain.
+        let vol = tracks[bus]["volume"].as_f64().unwrap();
+        let gain_db = g["bus"]["gain_db"].as_f64().unwrap().min(12.0);
+        assert!(
+            (20.0 * vol.log10() - gain_db).abs() < 1e-9,
+            "group {name}: fader"
+        );
     }
 }
 
@@ -208,4 +369,150 @@ fn every_corpus_project_mixes_or_fails_cleanly_and_is_never_modified() {
         }
         assert_eq!(hash(&path), before, "{} was modified", path.display());
     }
+}
+
+/// The equivalence `premix render` rests on, with every plugin active: a
+/// bus written as REAPER runs it (ReaEQ → Major Tom → fader → pan, with the
+/// compressor's threshold moved by the fader gain) renders like premix's
+/// console strip (gain → EQ → compressor → pan) on the bus's stem.
+#[test]
+fn written_bus_with_eq_and_compressor_renders_like_the_console() {
+    use premix::mix::console::{self, BandKind, CompParams, ConsoleParams, EqParams, Stem};
+    use premix::writeback::{BusSettings, CompSettings, Edits, EqBand, EqKind, GroupEdit};
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let cfg = GenerateConfig {
+        tracks: 4,
+        seconds: 2.0,
+        seed: 3,
+        folders: false,
+        ..GenerateConfig::default()
+    };
+    let report = generate(&cfg, dir, &|_, _| {}).unwrap();
+    let session = premix::session::read(&report.session).unwrap();
+    let members: Vec<usize> = (0..session.tracks.len()).collect();
+    let write = |bus: BusSettings, name: &str| {
+        let mut doc = premix_rpp::Document::read(&report.session).unwrap();
+        let edits = Edits {
+            track_gain_db: vec![],
+            groups: vec![GroupEdit {
+                name: "All".into(),
+                members: members.clone(),
+                bus,
+            }],
+            master: None,
+        };
+        premix::writeback::rpp::apply(&mut doc, &session, &edits, 1).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, doc.to_bytes()).unwrap();
+        premix::render::render_file(&p, None).unwrap()
+    };
+    // The stem: the bus at unity with no plugins.
+    let stem = write(BusSettings::default(), "plain.RPP");
+    assert!(stem.warnings.is_empty(), "{:?}", stem.warnings);
+
+    let gain_db = 4.5;
+    let eq = vec![
+        EqBand {
+            kind: EqKind::LowShelf,
+            freq_hz: 150.0,
+            gain_db: 3.0,
+            q: 0.707,
+        },
+        EqBand {
+            kind: EqKind::Peak,
+            freq_hz: 1800.0,
+            gain_db: -4.0,
+            q: 1.2,
+        },
+        EqBand {
+            kind: EqKind::HighShelf,
+            freq_hz: 9000.0,
+            gain_db: 2.5,
+            q: 0.707,
+        },
+    ];
+    // Threshold low enough that the compressor works hard on this material.
+    let comp = CompSettings {
+        threshold_db: -30.0,
+        ratio: 4.0,
+        attack_ms: f64::NAN,
+        release_ms: f64::NAN,
+        knee_db: 6.0,
+        makeup_db: 2.0,
+    };
+    let bus = BusSettings {
+        gain_db,
+        pan: 0.3,
+        eq: eq.clone(),
+        comp: Some(comp.clone()),
+    };
+    let mixed = write(bus, "bus.RPP");
+    assert!(mixed.warnings.is_empty(), "{:?}", mixed.warnings);
+
+    let stems = vec![Stem {
+        name: "All".into(),
+        class: console::Class::Misc,
+        audio: stem.audio.clone(),
+    }];
+    let mut params = ConsoleParams::neutral(&stems);
+    let strip = &mut params.stems[0];
+    strip.gain_db = gain_db;
+    strip.pan = 0.3;
+    strip.eq = EqParams::flat();
+    let kinds = [BandKind::LowShelf, BandKind::Peak, BandKind::HighShelf];
+    for (i, (e, k)) in eq.iter().zip(kinds).enumerate() {
+        let slot = [0, 2, 5][i];
+        strip.eq.bands[slot] = console::EqBand {
+            kind: k,
+            freq_hz: e.freq_hz,
+            gain_db: e.gain_db,
+            q: e.q,
+        };
+    }
+    strip.comp = CompParams {
+        threshold_db: comp.threshold_db + gain_db,
+        ratio: comp.ratio,
+        knee_db: comp.knee_db,
+        attack_ms: premix::writeback::rpp_comp::MODEL_ATTACK_MS,
+        release_ms: premix::writeback::rpp_comp::MODEL_RELEASE_MS,
+        makeup_db: comp.makeup_db,
+    };
+    let want = console::render(&stems, &params);
+    let got = &mixed.audio;
+    assert_eq!(want.len(), got.len());
+    let dl: Vec<f32> = want
+        .left
+        .iter()
+        .zip(&got.left)
+        .map(|(a, b)| a - b)
+        .collect();
+    let dr: Vec<f32> = want
+        .right
+        .iter()
+        .zip(&got.right)
+        .map(|(a, b)| a - b)
+        .collect();
+    let diff_db = 20.0 * (rms(&dl, &dr) / rms(&want.left, &want.right)).log10();
+    // And the compressor really worked: the mix differs from one without it.
+    let mut no_comp = params.clone();
+    no_comp.stems[0].comp = CompParams::bypass();
+    let plain = console::render(&stems, &no_comp);
+    let pl: Vec<f32> = plain
+        .left
+        .iter()
+        .zip(&want.left)
+        .map(|(a, b)| a - b)
+        .collect();
+    let pr: Vec<f32> = plain
+        .right
+        .iter()
+        .zip(&want.right)
+        .map(|(a, b)| a - b)
+        .collect();
+    let comp_db = 20.0 * (rms(&pl, &pr) / rms(&want.left, &want.right)).log10();
+    eprintln!("written bus vs console: difference {diff_db:.1} dB; the compressor's effect {comp_db:.1} dB");
+    assert!(comp_db > -20.0, "the compressor did too little to test");
+    // float32 rounding in a different order only (see the 64-track test).
+    assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
 }

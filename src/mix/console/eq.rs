@@ -348,8 +348,13 @@ impl Eq {
     /// An EQ with `params` at `sample_rate`; 0 dB bands are left out (they
     /// are exact identities).
     pub fn new(params: &EqParams, sample_rate: f64) -> Eq {
-        let sections: Vec<Biquad> = params
-            .bands
+        Eq::from_bands(&params.bands, sample_rate)
+    }
+
+    /// An EQ of any number of bands in the given order (a DAW's EQ read
+    /// from a session, say); 0 dB bands are left out.
+    pub fn from_bands(bands: &[EqBand], sample_rate: f64) -> Eq {
+        let sections: Vec<Biquad> = bands
             .iter()
             .filter(|b| b.gain_db != 0.0)
             .map(|b| Biquad::design(b, sample_rate))
@@ -366,14 +371,17 @@ impl Eq {
     /// Filter a block in place (left and right planes of equal length).
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         debug_assert_eq!(left.len(), right.len());
-        match self.sections.len() {
-            0 => {}
-            1 => cascade::<1>(&self.sections, &mut self.state, left, right),
-            2 => cascade::<2>(&self.sections, &mut self.state, left, right),
-            3 => cascade::<3>(&self.sections, &mut self.state, left, right),
-            4 => cascade::<4>(&self.sections, &mut self.state, left, right),
-            5 => cascade::<5>(&self.sections, &mut self.state, left, right),
-            _ => cascade::<6>(&self.sections, &mut self.state, left, right),
+        // Cascades of up to six sections run in one loop; longer EQs (only
+        // ever read from sessions) run six at a time.
+        for (sections, state) in self.sections.chunks(6).zip(self.state.chunks_mut(6)) {
+            match sections.len() {
+                1 => cascade::<1>(sections, state, left, right),
+                2 => cascade::<2>(sections, state, left, right),
+                3 => cascade::<3>(sections, state, left, right),
+                4 => cascade::<4>(sections, state, left, right),
+                5 => cascade::<5>(sections, state, left, right),
+                _ => cascade::<6>(sections, state, left, right),
+            }
         }
     }
 }
