@@ -493,11 +493,27 @@ fn index(text: &str, limits: &Limits) -> Result<(Vec<Node>, Vec<usize>)> {
                     return Err(xml_err(text, start as u64, "text outside the root element"));
                 }
             }
-            Event::CData(_) | Event::GeneralRef(_) => {
-                if stack.is_empty() {
-                    return Err(xml_err(text, start as u64, "text outside the root element"));
+            Event::CData(_) | Event::GeneralRef(_) if stack.is_empty() => {
+                return Err(xml_err(text, start as u64, "text outside the root element"));
+            }
+            Event::GeneralRef(ref r) => {
+                // Text stays as written, but a reference must still be one XML
+                // defines (no DTD may declare others): a valid character or
+                // one of the five predefined entities.
+                let ok = if r.is_char_ref() {
+                    matches!(r.resolve_char_ref(), Ok(Some(_)))
+                } else {
+                    quick_xml::escape::resolve_predefined_entity(r.as_ref()).is_some()
+                };
+                if !ok {
+                    return Err(xml_err(
+                        text,
+                        start as u64,
+                        format!("unknown entity or bad character reference &{};", &**r),
+                    ));
                 }
             }
+            Event::CData(_) => {}
             Event::DocType(_) => {
                 return Err(xml_err(
                     text,
