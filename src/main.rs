@@ -12,30 +12,12 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            let mut msg = one_line(&err);
+            let mut msg = premix::cli::one_line(&err);
             msg.retain(|c| c != '\n');
             let _ = writeln!(std::io::stderr(), "premix: {msg}");
             ExitCode::from(2)
         }
     }
-}
-
-/// One line: `<file>: <what>`, the error chain joined with ": ", leaving
-/// out a cause whose text the message already ends with (errors that print
-/// their source inline, as `path: io error` does).
-fn one_line(err: &anyhow::Error) -> String {
-    let mut msg = String::new();
-    for cause in err.chain() {
-        let s = cause.to_string();
-        if msg.ends_with(&s) {
-            continue;
-        }
-        if !msg.is_empty() {
-            msg.push_str(": ");
-        }
-        msg.push_str(&s);
-    }
-    msg
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -75,7 +75,40 @@ pub fn default_output(session: &Path) -> PathBuf {
     session.with_file_name(format!("{stem}.premix.{ext}"))
 }
 
+/// What one mix did, for the caller to print.
+pub struct Outcome {
+    /// The written session (none for `--dry-run`).
+    pub output: Option<PathBuf>,
+    pub plan: MixPlan,
+    /// The human summary: groups, gains, buses, what was written.
+    pub summary: String,
+    /// Warnings from reading, analysis and writing.
+    pub warnings: Vec<String>,
+}
+
 pub fn run(args: Args) -> Result<u8> {
+    let o = execute(&args, false)?;
+    let mut out = std::io::stdout().lock();
+    if args.json || args.dry_run {
+        serde_json::to_writer_pretty(&mut out, &o.plan)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(o.summary.as_bytes())?;
+    }
+    for w in &o.warnings {
+        eprintln!("premix: warning: {w}");
+    }
+    Ok(0)
+}
+
+/// Runs the whole mix for `args`. With `quiet`, nothing goes to stderr
+/// (batch mode collects the outcome instead).
+pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
+    let say = |msg: String| {
+        if !quiet {
+            eprintln!("premix: {msg}");
+        }
+    };
     let out_path = args
         .output
         .clone()
@@ -116,8 +149,12 @@ pub fn run(args: Args) -> Result<u8> {
         threads: args.jobs,
         ..RunOptions::default()
     };
-    eprintln!("premix: analysing {} tracks ...", session.tracks.len());
-    let bar = progress::bar(session.tracks.len() as u64, "tracks");
+    say(format!("analysing {} tracks ...", session.tracks.len()));
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        progress::bar(session.tracks.len() as u64, "tracks")
+    };
     let analysis = analyze_session(&session, &cfg, &opts, &|t: &TrackAnalysis| {
         bar.set_message(t.name.clone());
         bar.inc(1);
@@ -162,10 +199,10 @@ pub fn run(args: Args) -> Result<u8> {
     // Stems (stage 2, --stems and --preview need them).
     let need_stems = args.reference.is_some() || args.stems.is_some() || args.preview.is_some();
     let mut stems = if need_stems {
-        eprintln!(
-            "premix: rendering {} group stems ...",
+        say(format!(
+            "rendering {} group stems ...",
             grouping.groups.len()
-        );
+        ));
         let (stems, w) = stems_for(&session, &grouping, &stage1, rate);
         plan.warnings.extend(w);
         for (g, s) in plan.groups.iter_mut().zip(&stems) {
@@ -183,8 +220,18 @@ pub fn run(args: Args) -> Result<u8> {
     // Stage 2.
     let mut report_data = crate::report::ReportData::default();
     let mut mix_audio: Option<crate::mix::console::StereoBuffer> = None;
-    if let Some(ref_path) = &args.reference {
-        eprintln!("premix: fitting the console to {} ...", ref_path.display());
+    let silent = stems
+        .iter()
+        .all(|s| s.left.iter().chain(&s.right).all(|x| *x == 0.0));
+    if let (Some(ref_path), true) = (&args.reference, silent) {
+        // Nothing to fit: say so and write stage 1 (the corpus's projects
+        // without their media, say), rather than fail the whole run.
+        plan.warnings.push(format!(
+            "stage 2 skipped: the session plays no audio (missing media?), so there is nothing to match to {}",
+            ref_path.display()
+        ));
+    } else if let Some(ref_path) = &args.reference {
+        say(format!("fitting the console to {} ...", ref_path.display()));
         let reference = super::stage2::load_reference(ref_path, rate)?;
         // Stage 1's stems are not needed after this: move, do not copy.
         let cstems = super::stage2::console_stems(std::mem::take(&mut stems));
@@ -196,13 +243,15 @@ pub fn run(args: Args) -> Result<u8> {
     }
 
     // Output.
-    let mut out = std::io::stdout().lock();
-    if args.json || args.dry_run {
-        serde_json::to_writer_pretty(&mut out, &plan)?;
-        writeln!(out)?;
-    }
     if args.dry_run {
-        return Ok(0);
+        let mut summary = Vec::new();
+        summary_text(&mut summary, &plan, &grouping, None)?;
+        return Ok(Outcome {
+            output: None,
+            warnings: plan.warnings.clone(),
+            summary: String::from_utf8_lossy(&summary).into_owned(),
+            plan,
+        });
     }
     let mut doc = premix_rpp::Document::read(&args.session)?;
     let report =
@@ -226,16 +275,19 @@ pub fn run(args: Args) -> Result<u8> {
         write_atomic(p, html.as_bytes(), Some(&args.session), args.force)?;
     }
     write_atomic(&out_path, &doc.to_bytes(), Some(&args.session), args.force)?;
-    if !args.json {
-        summary(&mut out, &plan, &grouping, &out_path)?;
-        for n in &report.notes {
-            writeln!(out, "  {n}")?;
-        }
+    let mut summary = Vec::new();
+    summary_text(&mut summary, &plan, &grouping, Some(&out_path))?;
+    for n in &report.notes {
+        writeln!(summary, "  {n}")?;
     }
-    for w in plan.warnings.iter().chain(&report.warnings) {
-        eprintln!("premix: warning: {w}");
-    }
-    Ok(0)
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(report.warnings);
+    Ok(Outcome {
+        output: Some(out_path),
+        plan,
+        summary: String::from_utf8_lossy(&summary).into_owned(),
+        warnings,
+    })
 }
 
 fn stems_for(
@@ -285,7 +337,12 @@ fn seed_of(path: &Path) -> u64 {
     })
 }
 
-fn summary(out: &mut impl Write, plan: &MixPlan, grouping: &Grouping, path: &Path) -> Result<()> {
+fn summary_text(
+    out: &mut impl Write,
+    plan: &MixPlan,
+    grouping: &Grouping,
+    path: Option<&Path>,
+) -> Result<()> {
     writeln!(
         out,
         "premix: {} groups, {} tracks balanced by {}",
@@ -342,6 +399,8 @@ fn summary(out: &mut impl Write, plan: &MixPlan, grouping: &Grouping, path: &Pat
     for s in &grouping.skipped {
         writeln!(out, "  skipped: {} ({})", s.name, s.reason)?;
     }
-    writeln!(out, "wrote {}", path.display())?;
+    if let Some(path) = path {
+        writeln!(out, "wrote {}", path.display())?;
+    }
     Ok(())
 }

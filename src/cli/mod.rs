@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod batch;
 mod demo;
 mod generate;
 mod groups;
@@ -44,6 +45,9 @@ enum Command {
     /// Render a session the way premix understands it (faders, pans,
     /// folders, ReaEQ and premix's compressor) into a stereo WAV.
     Render(render::Args),
+    /// Mix every session under a folder into its `.premix` sibling, past
+    /// failures, with a summary (exit code 1 if any session failed).
+    Batch(batch::Args),
 }
 
 /// Parses `std::env::args`.
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(a),
         Command::Mix(a) => mix::run(a),
         Command::Render(a) => render::run(a),
+        Command::Batch(a) => batch::run(a),
     }
 }
 
@@ -76,4 +81,22 @@ fn truncate(s: &str, n: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// An error on one line: `<file>: <what>`, the chain joined with ": ",
+/// leaving out a cause whose text the message already ends with (errors
+/// that print their source inline, as `path: io error` does).
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if msg.ends_with(&s) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s);
+    }
+    msg
 }

@@ -33,5 +33,8 @@ mod generate;
 // Perceptual loudness: native ISO 532-1 against MoSQITo, the fast estimator, stage-1 spread.
 mod perceptual;
 
+// `premix batch`: a folder of sessions, the corpus, broken files and outputs.
+mod batch;
+
 // The REAPER action script, driven under plain Lua with a stub of the reaper.* API.
 mod reaper_action;
