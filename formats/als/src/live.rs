@@ -186,6 +186,19 @@ pub struct AudioClip {
     pub pitch_fine: Option<f64>,
     /// `Disabled` (a muted clip).
     pub disabled: Option<bool>,
+    /// `Loop/LoopStart`, `Loop/LoopEnd`, `Loop/StartRelative` (beats of the
+    /// sample when warped, seconds when not [belief]) and `Loop/LoopOn`.
+    pub loop_start: Option<f64>,
+    pub loop_end: Option<f64>,
+    pub start_relative: Option<f64>,
+    pub loop_on: Option<bool>,
+    /// `Fades/FadeInLength` and `Fades/FadeOutLength`, as stored.
+    pub fade_in_length: Option<f64>,
+    pub fade_out_length: Option<f64>,
+    /// `SampleRef/DefaultSampleRate` and `SampleRef/DefaultDuration`
+    /// (frames).
+    pub default_sample_rate: Option<f64>,
+    pub default_duration: Option<f64>,
     pub file_ref: Option<FileRef>,
 }
 
@@ -293,7 +306,8 @@ impl Document {
                 .and_then(|s| s.parse::<i64>().ok())
                 .filter(|&g| g >= 0),
             output_target: self
-                .path(e, &["DeviceChain", "AudioOutputRouting", "Target"])
+                .track_chain(e)
+                .and_then(|c| self.path(c, &["AudioOutputRouting", "Target"]))
                 .and_then(|t| self.value(t))
                 .map(str::to_owned),
         })
@@ -316,14 +330,29 @@ impl Document {
         self.track(e)
     }
 
+    /// The song tempo parameter (`Mixer/Tempo` of the master track); its
+    /// [`Parameter::value`] is in BPM.
+    pub fn tempo(&self) -> Option<Parameter> {
+        let m = self.master_track()?;
+        self.mixer_parameter(m.element, "Tempo")
+    }
+
     /// The track with this `Id`.
     pub fn track_by_id(&self, id: i64) -> Option<Track> {
         self.tracks().into_iter().find(|t| t.id == Some(id))
     }
 
-    /// `DeviceChain/Mixer` of a track.
+    /// A track's outer chain: `DeviceChain`, or the Live 8 master track's
+    /// `MasterChain`.
+    pub fn track_chain(&self, track: ElementId) -> Option<ElementId> {
+        self.child(track, "DeviceChain")
+            .or_else(|| self.child(track, "MasterChain"))
+    }
+
+    /// `DeviceChain/Mixer` of a track (`MasterChain/Mixer` for a Live 8
+    /// master).
     pub fn mixer(&self, track: ElementId) -> Option<ElementId> {
-        self.path(track, &["DeviceChain", "Mixer"])
+        self.track_chain(track).and_then(|c| self.child(c, "Mixer"))
     }
 
     /// Reads a parameter element (`Volume`, `Pan`, a device's `Freq`, ...).
@@ -383,9 +412,11 @@ impl Document {
                 .is_some_and(|id| self.automated_targets(track).contains(&id))
     }
 
-    /// The device list `DeviceChain/DeviceChain/Devices` of a track.
+    /// The device list `DeviceChain/DeviceChain/Devices` of a track (under
+    /// `MasterChain` for a Live 8 master).
     pub fn devices_element(&self, track: ElementId) -> Option<ElementId> {
-        self.path(track, &["DeviceChain", "DeviceChain", "Devices"])
+        self.track_chain(track)
+            .and_then(|c| self.path(c, &["DeviceChain", "Devices"]))
     }
 
     /// The devices of a track, in chain order.
@@ -449,6 +480,11 @@ impl Document {
     fn audio_clip(&self, e: ElementId, arrangement: bool) -> AudioClip {
         let val = |n: &str| self.child(e, n).and_then(|c| self.value(c));
         let num = |n: &str| val(n).and_then(|s| s.parse().ok());
+        let at = |p: &[&str]| {
+            self.path(e, p)
+                .and_then(|c| self.value(c))
+                .and_then(|s| s.parse().ok())
+        };
         AudioClip {
             element: e,
             arrangement,
@@ -462,6 +498,17 @@ impl Document {
             pitch_coarse: num("PitchCoarse"),
             pitch_fine: num("PitchFine"),
             disabled: val("Disabled").and_then(parse_bool),
+            loop_start: at(&["Loop", "LoopStart"]),
+            loop_end: at(&["Loop", "LoopEnd"]),
+            start_relative: at(&["Loop", "StartRelative"]),
+            loop_on: self
+                .path(e, &["Loop", "LoopOn"])
+                .and_then(|c| self.value(c))
+                .and_then(parse_bool),
+            fade_in_length: at(&["Fades", "FadeInLength"]),
+            fade_out_length: at(&["Fades", "FadeOutLength"]),
+            default_sample_rate: at(&["SampleRef", "DefaultSampleRate"]),
+            default_duration: at(&["SampleRef", "DefaultDuration"]),
             file_ref: self
                 .path(e, &["SampleRef", "FileRef"])
                 .map(|f| self.file_ref(f)),
@@ -681,7 +728,10 @@ impl Document {
             Some(_) => ("AudioOut/GroupTrack", "Group"),
             None => (self.master_target(), "Master"),
         };
-        if let Some(r) = self.path(track, &["DeviceChain", "AudioOutputRouting"]) {
+        if let Some(r) = self
+            .track_chain(track)
+            .and_then(|c| self.child(c, "AudioOutputRouting"))
+        {
             for (n, v) in [
                 ("Target", target),
                 ("UpperDisplayString", upper),

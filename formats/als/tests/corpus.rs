@@ -148,6 +148,8 @@ fn dawtool_sets_read_as_their_sources_describe() {
     let vol = live8.mixer_parameter(g.element, "Volume").unwrap();
     assert!(vol.manual.is_none());
     assert_eq!(vol.value, Some(0.412_097_513_7));
+    // Its tempo is the pre-song event `FloatEvent Time="-63072000" Value="95.3"`.
+    assert_eq!(live8.tempo().unwrap().value, Some(95.3));
 
     // "GroupTrack with 2 child tracks (TrackGroupId, AudioOut/GroupTrack),
     // 15 audio tracks, 124 audio clips, 2 returns" (Live 9.7.1).
@@ -173,6 +175,11 @@ fn dawtool_sets_read_as_their_sources_describe() {
     let t = &ex.tracks()[0];
     let clips = ex.arrangement_clips(t.element);
     assert_eq!(clips.len(), 4);
+    // Values read from the file: Tempo Manual 119.999992; the clips' fades
+    // are 0 and their SampleRef's DefaultSampleRate is given.
+    assert_eq!(ex.tempo().unwrap().value, Some(119.999_992));
+    assert_eq!(clips[0].fade_in_length, Some(0.0));
+    assert!(clips[0].default_sample_rate.is_some());
     let fr = clips[0].file_ref.clone().unwrap();
     assert_eq!(fr.name.as_deref(), Some("divineboys-v1.mp3"));
     assert_eq!(fr.relative_path_type, Some(1));
