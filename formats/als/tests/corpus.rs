@@ -284,3 +284,17 @@ fn live8_sets_are_read_only_with_a_clear_message() {
         }
     }
 }
+
+#[test]
+fn write_then_read_gives_the_same_set() {
+    let Some(dir) = common::corpus() else { return };
+    let src = dir.join("abletoolz_skeleton_12.2.6.als");
+    let doc = Document::read(&src).unwrap();
+    let tmp = std::env::temp_dir().join(format!("premix-als-write-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = tmp.join("out.als");
+    doc.write(&out).unwrap();
+    assert!(common::inflate(&out) == common::inflate(&src));
+    assert!(!tmp.join("out.als.premix-tmp").exists());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
