@@ -253,10 +253,8 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
             plan,
         });
     }
-    let mut doc = premix_rpp::Document::read(&args.session)?;
-    let report =
-        crate::writeback::rpp::apply(&mut doc, &session, &plan.edits(), seed_of(&args.session))
-            .with_context(|| format!("{}: cannot apply the mix", args.session.display()))?;
+    let (bytes, report) =
+        crate::writeback::write_session(&session, &plan.edits(), seed_of(&args.session))?;
     if let Some(p) = &args.preview {
         match &mix_audio {
             Some(m) => write_wav(
@@ -274,7 +272,7 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         let html = crate::report::render_html(&plan, &report_data);
         write_atomic(p, html.as_bytes(), Some(&args.session), args.force)?;
     }
-    write_atomic(&out_path, &doc.to_bytes(), Some(&args.session), args.force)?;
+    write_atomic(&out_path, &bytes, Some(&args.session), args.force)?;
     let mut summary = Vec::new();
     summary_text(&mut summary, &plan, &grouping, Some(&out_path))?;
     for n in &report.notes {

@@ -17,6 +17,7 @@
 //! Memory: one stereo buffer per folder level being summed plus one per
 //! worker thread; tracks stream block by block from the media cache.
 
+pub mod als;
 pub mod rpp;
 
 use crate::audio::cache::MediaCache;
@@ -25,7 +26,7 @@ use crate::balance::stems::pan_gains;
 use crate::mix::console::comp::{CompParams, Compressor};
 use crate::mix::console::eq::{Eq, EqBand};
 use crate::mix::console::StereoBuffer;
-use crate::session::Session;
+use crate::session::{Format, Session};
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -221,12 +222,18 @@ pub fn run_chain(chain: &[Processor], rate: u32, left: &mut [f32], right: &mut [
     }
 }
 
-/// Reads a session and its plugin chains from `path` (REAPER projects for
-/// now) and renders it.
+/// Reads a session and its plugin chains from `path` and renders it.
 pub fn render_file(path: &Path, rate: Option<u32>) -> anyhow::Result<Rendered> {
     let session = crate::session::read(path)?;
-    let doc = premix_rpp::Document::read(path)?;
-    let chains = rpp::chains(&doc, &session);
+    let chains = match session.format {
+        Format::Rpp => rpp::chains(&premix_rpp::Document::read(path)?, &session),
+        Format::Als => als::chains(&session)?,
+        // AAF carries no plugins premix could run (FORMATS.md §3.5).
+        Format::Aaf => Chains {
+            tracks: vec![Vec::new(); session.tracks.len()],
+            ..Chains::default()
+        },
+    };
     let rate = rate
         .or(session.sample_rate)
         .unwrap_or(crate::analysis::session::DEFAULT_RATE);

@@ -6,6 +6,8 @@
 //! document, never a regenerated one. Gains are stored as linear amplitude
 //! (1.0 = 0 dB), as every supported format does; `*_db` accessors convert.
 
+pub mod aaf;
+pub mod als;
 pub mod media;
 pub mod rpp;
 
@@ -17,6 +19,8 @@ use std::path::{Path, PathBuf};
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Rpp,
+    Als,
+    Aaf,
 }
 
 /// A warning about the session that does not stop the work (a missing media
@@ -157,9 +161,13 @@ pub fn db_to_gain(db: f64) -> f64 {
 pub enum Error {
     #[error(transparent)]
     Rpp(#[from] premix_rpp::Error),
+    #[error(transparent)]
+    Als(#[from] premix_als::Error),
+    #[error(transparent)]
+    Aaf(#[from] premix_aaf::Error),
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
-    #[error("{path}: unsupported session format (expected .RPP, .rpp or .RfxChain)")]
+    #[error("{path}: unsupported session format (expected .RPP, .als or .aaf)")]
     UnsupportedFormat { path: PathBuf },
 }
 
@@ -171,6 +179,8 @@ pub fn read(path: &Path) -> Result<Session, Error> {
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("rpp") => rpp::read(path),
+        Some("als") => als::read(path),
+        Some("aaf") => aaf::read(path),
         _ => Err(Error::UnsupportedFormat {
             path: path.to_owned(),
         }),

@@ -7,8 +7,13 @@
 //! Invariant: writers only touch what an edit targets. Everything else in
 //! the document is written back byte for byte.
 
+pub mod aaf;
+pub mod als;
 pub mod rpp;
 pub mod rpp_comp;
+
+use crate::session::{Format, Session};
+use anyhow::Context;
 
 use serde::Serialize;
 
@@ -83,3 +88,23 @@ pub struct WriteReport {
 /// The name prefix of every plugin instance premix writes, so that users
 /// can find them and a re-run updates them instead of adding more.
 pub const FX_PREFIX: &str = "premix";
+
+/// The mixed session's bytes: `edits` applied to the file `session` was
+/// read from (re-read here, so the edit starts from the exact bytes), with
+/// what the writer did. `seed` makes new identifiers deterministic.
+pub fn write_session(
+    session: &Session,
+    edits: &Edits,
+    seed: u64,
+) -> anyhow::Result<(Vec<u8>, WriteReport)> {
+    let cannot = || format!("{}: cannot apply the mix", session.path.display());
+    match session.format {
+        Format::Rpp => {
+            let mut doc = premix_rpp::Document::read(&session.path)?;
+            let report = rpp::apply(&mut doc, session, edits, seed).with_context(cannot)?;
+            Ok((doc.to_bytes(), report))
+        }
+        Format::Als => als::write(session, edits, seed).with_context(cannot),
+        Format::Aaf => aaf::write(session, edits, seed).with_context(cannot),
+    }
+}
