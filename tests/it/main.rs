@@ -38,3 +38,9 @@ mod batch;
 
 // The REAPER action script, driven under plain Lua with a stub of the reaper.* API.
 mod reaper_action;
+
+// AAF sessions: inspect against LibAAF's dumps, mixes written back and read by pyaaf2.
+mod aaf;
+
+// Ableton Live sets: inspect against the corpus ground truth, mixes written back and validated.
+mod als;
