@@ -576,6 +576,27 @@ impl Default for FilterBank {
     }
 }
 
+/// Power response |H(f)|² of band `b` of the filter bank at `f_hz`
+/// (the filters are defined at 48 kHz; f at or above 24 kHz gives 0).
+pub fn band_power_response(b: usize, f_hz: f64) -> f64 {
+    if b >= BANDS || !(0.0..f64::from(RATE) / 2.0).contains(&f_hz) {
+        return 0.0;
+    }
+    let w = 2.0 * std::f64::consts::PI * f_hz / f64::from(RATE);
+    // z^-1 = e^{-jw}; |Σ c_k z^-k|² for k = 0..2.
+    let mag2 = |c: [f64; 3]| {
+        let re = c[0] + c[1] * w.cos() + c[2] * (2.0 * w).cos();
+        let im = -c[1] * w.sin() - c[2] * (2.0 * w).sin();
+        re * re + im * im
+    };
+    let mut h = FILTER_GAIN[b] * FILTER_GAIN[b];
+    for s in 0..3 {
+        let [da1, da2] = FILTER_DA[b][s];
+        h *= mag2(REF_B[s]) / mag2([1.0, -2.0 - da1, 1.0 - da2]);
+    }
+    h
+}
+
 impl FilterBank {
     pub fn new() -> FilterBank {
         let mut na1 = [[0f64; BANDS]; 3];

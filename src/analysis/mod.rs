@@ -30,6 +30,7 @@ pub mod capture;
 pub mod filters;
 pub mod iso532;
 pub mod loudness;
+pub mod perceptual;
 pub mod pitch;
 pub mod refined;
 pub mod session;
@@ -77,6 +78,16 @@ pub struct Features {
     pub active_s: f64,
     /// How percussive the track is, 0 (sustained) … 1 (sparse transients).
     pub percussiveness: Option<f64>,
+    /// ISO 532-1 (time-varying, free field) loudness level of N5, phon, at
+    /// [`Config::calibration`], measured on the mono mix of the kept slots
+    /// (at most [`Config::iso532_max_slots`] of them); `None` for silence
+    /// or when [`Config::iso532`] is off.
+    #[serde(default)]
+    pub iso532_phon: Option<f64>,
+    /// The fast perceptual estimator ([`perceptual`]): the LUFS of the
+    /// equally loud dual-mono 1 kHz tone.
+    #[serde(default)]
+    pub perceptual_lufs: Option<f64>,
 }
 
 pub use pitch::PitchConfig;
@@ -107,6 +118,16 @@ pub struct Config {
     pub mono_as_dual: bool,
     /// Frames per block when streaming.
     pub block_frames: usize,
+    /// Measure ISO 532-1 loudness (`iso532_phon`).
+    pub iso532: bool,
+    /// At most this many kept slots (evenly spread among them) enter the
+    /// ISO 532-1 measurement (32 × 0.25 s = 8 s by default, about 0.1 s of
+    /// computing per track); `None` uses every kept slot.
+    pub iso532_max_slots: Option<usize>,
+    /// dBFS → dB SPL mapping for the perceptual measures.
+    pub calibration: iso532::Calibration,
+    /// The fast estimator's settings.
+    pub estimator: perceptual::EstimatorConfig,
 }
 
 impl Default for Config {
@@ -121,6 +142,10 @@ impl Default for Config {
             relative_gate_db: 40.0,
             mono_as_dual: true,
             block_frames: crate::audio::BLOCK_FRAMES,
+            iso532: true,
+            iso532_max_slots: Some(32),
+            calibration: iso532::Calibration::default(),
+            estimator: perceptual::EstimatorConfig::default(),
         }
     }
 }
@@ -236,6 +261,22 @@ pub fn analyze(src: &dyn Source, cfg: &Config) -> Analysis {
     let spec = spectral::analyze(&slots, rate, cfg.n_fft, cfg.n_fft / 2, gate);
     let pitch = pitch::analyze(&slots, rate, &cfg.pitch, gate);
     let percussiveness = percussiveness(&slots, rate, gate);
+    let perceptual_lufs = {
+        let mut ecfg = cfg.estimator.clone();
+        ecfg.calibration = cfg.calibration;
+        perceptual::estimate(&slots, rate, gate, &ecfg).map(|e| e.perceptual_lufs)
+    };
+    let iso532_phon = if cfg.iso532 && lufs.is_some() {
+        match iso532_on_slots(&slots, rate, cfg) {
+            Ok(p) => p,
+            Err(e) => {
+                warnings.push(format!("ISO 532-1 not measured: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     drop(slots);
     let centroid_hz = spec.map(|s| s.centroid_hz);
     let bandwidth_hz = spec.map(|s| s.bandwidth_hz);
@@ -290,11 +331,31 @@ pub fn analyze(src: &dyn Source, cfg: &Config) -> Analysis {
             balance,
             active_s,
             percussiveness,
+            iso532_phon,
+            perceptual_lufs,
         },
         refined_band_hz,
         duration_s,
         warnings,
     }
+}
+
+/// ISO 532-1 time-varying N5 loudness level of the kept slots' mono mix,
+/// played as one stream; `None` when nothing was kept or it is silent.
+fn iso532_on_slots(slots: &[Vec<f32>], rate: u32, cfg: &Config) -> Result<Option<f64>, String> {
+    let pick: Vec<&Vec<f32>> = match cfg.iso532_max_slots {
+        Some(m) if slots.len() > m && m > 0 => {
+            (0..m).map(|i| &slots[i * slots.len() / m]).collect()
+        }
+        _ => slots.iter().collect(),
+    };
+    let stream: Vec<f32> = pick.into_iter().flatten().copied().collect();
+    if stream.is_empty() {
+        return Ok(None);
+    }
+    let pa = iso532::prepare(&Buffer::mono(rate, stream), &cfg.calibration)?;
+    let tv = iso532::time_varying(&pa, iso532::Field::Free);
+    Ok((tv.n5 > 0.0).then(|| tv.n5_phon()))
 }
 
 /// State of the first pass.

@@ -21,6 +21,8 @@
 
 pub mod stems;
 
+use crate::analysis::iso532::Calibration;
+use crate::analysis::perceptual;
 use crate::analysis::session::TrackAnalysis;
 use crate::group::{Class, Grouping, Role};
 use crate::session::{gain_to_db, Session};
@@ -36,6 +38,11 @@ pub enum Measure {
     F0band,
     /// LUFS after the spectral-centroid band-pass (the paper's variant).
     Centroid,
+    /// ISO 532-1 (Zwicker, time-varying) N5 loudness level, as the LUFS of
+    /// the equally loud dual-mono 1 kHz tone (`iso532_phon` − 99.99).
+    Iso532,
+    /// The fast perceptual estimator (`perceptual_lufs`).
+    Perceptual,
 }
 
 impl Measure {
@@ -44,6 +51,8 @@ impl Measure {
             Measure::Lufs => "lufs",
             Measure::F0band => "f0band",
             Measure::Centroid => "centroid",
+            Measure::Iso532 => "iso532",
+            Measure::Perceptual => "perceptual",
         }
     }
 }
@@ -214,6 +223,17 @@ fn measured(a: &TrackAnalysis, measure: Measure) -> (Option<f64>, Measure) {
             Some(_) => (f.refined_lufs, measure),
             None => (f.lufs, Measure::Lufs),
         },
+        Measure::Iso532 => match f.iso532_phon {
+            Some(p) => (
+                Some(p - perceptual::phon_to_lufs_offset(&Calibration::default())),
+                measure,
+            ),
+            None => (f.lufs, Measure::Lufs),
+        },
+        Measure::Perceptual => match f.perceptual_lufs {
+            Some(p) => (Some(p), measure),
+            None => (f.lufs, Measure::Lufs),
+        },
     }
 }
 
@@ -238,10 +258,16 @@ pub fn balance(
                 Some(a) if a.error.is_none() => {
                     let (l, used) = measured(a, cfg.measure);
                     if used != cfg.measure && l.is_some() {
-                        reasons.push(format!(
-                            "no usable {} band (no F0 found): plain LUFS used",
-                            cfg.measure.as_str()
-                        ));
+                        reasons.push(match cfg.measure {
+                            Measure::F0band | Measure::Centroid => format!(
+                                "no usable {} band (no F0 found): plain LUFS used",
+                                cfg.measure.as_str()
+                            ),
+                            _ => format!(
+                                "no {} loudness measured: plain LUFS used",
+                                cfg.measure.as_str()
+                            ),
+                        });
                     }
                     (l, used)
                 }
