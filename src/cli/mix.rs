@@ -121,7 +121,22 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
                 out_path.display()
             );
         }
-        for p in std::iter::once(&out_path).chain(args.preview.iter().chain(&args.report)) {
+        let is_aaf = args
+            .session
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("aaf"));
+        let sidecars: Vec<PathBuf> = if is_aaf {
+            vec![
+                out_path.with_extension("json"),
+                out_path.with_extension("html"),
+            ]
+        } else {
+            Vec::new()
+        };
+        for p in std::iter::once(&out_path)
+            .chain(args.preview.iter().chain(&args.report))
+            .chain(&sidecars)
+        {
             if p.exists() && !args.force {
                 bail!(
                     "{}: already exists (use --force to replace it)",
@@ -268,13 +283,35 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
             None => write_preview(&stems, p, &args.session, args.force)?,
         }
     }
-    if let Some(p) = &args.report {
+    // AAF carries gains and pans only: the rest of the mix travels beside
+    // it, as the plan (JSON) and the report, unless asked elsewhere.
+    let sidecars = (session.format == session::Format::Aaf).then(|| {
+        (
+            out_path.with_extension("json"),
+            args.report
+                .clone()
+                .unwrap_or_else(|| out_path.with_extension("html")),
+        )
+    });
+    if let Some(p) = args.report.as_ref().or(sidecars.as_ref().map(|s| &s.1)) {
         let html = crate::report::render_html(&plan, &report_data);
         write_atomic(p, html.as_bytes(), Some(&args.session), args.force)?;
+    }
+    if let Some((json, _)) = &sidecars {
+        let text = serde_json::to_string_pretty(&plan)?;
+        write_atomic(json, text.as_bytes(), Some(&args.session), args.force)?;
     }
     write_atomic(&out_path, &bytes, Some(&args.session), args.force)?;
     let mut summary = Vec::new();
     summary_text(&mut summary, &plan, &grouping, Some(&out_path))?;
+    if let Some((json, html)) = &sidecars {
+        writeln!(
+            summary,
+            "AAF carries gain and pan only: groups, EQ and compression are in {} and {} (and as premix comments in the file)",
+            json.display(),
+            html.display()
+        )?;
+    }
     for n in &report.notes {
         writeln!(summary, "  {n}")?;
     }
