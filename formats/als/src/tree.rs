@@ -390,7 +390,10 @@ fn index(text: &str, limits: &Limits) -> Result<(Vec<Node>, Vec<usize>)> {
             format!("XML larger than {} bytes", limits.max_xml_bytes),
         ));
     }
-    let mut reader = Reader::from_str(text);
+    // quick-xml skips a byte-order mark without counting it in its
+    // positions; index the text after it and add its length back.
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut reader = Reader::from_str(&text[bom..]);
     {
         let c = reader.config_mut();
         c.check_end_names = true;
@@ -402,11 +405,11 @@ fn index(text: &str, limits: &Limits) -> Result<(Vec<Node>, Vec<usize>)> {
     let mut stack: Vec<usize> = Vec::new();
     let mut roots = Vec::new();
     loop {
-        let start = reader.buffer_position() as usize;
+        let start = reader.buffer_position() as usize + bom;
         let ev = reader
             .read_event()
-            .map_err(|e| xml_err(text, reader.error_position(), e))?;
-        let end = reader.buffer_position() as usize;
+            .map_err(|e| xml_err(text, reader.error_position() + bom as u64, e))?;
+        let end = reader.buffer_position() as usize + bom;
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let self_closing = matches!(ev, Event::Empty(_));
@@ -600,6 +603,16 @@ mod tests {
             t.text,
             "<?xml version=\"1.0\"?>\n<A>\n\t<B V=\"1.2345\" />\n\t<E>\n\t\t<F>\n\t\t\t<G />\n\t\t</F>\n\t</E>\n</A>\n"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_shift_spans() {
+        let mut t = tree("\u{feff}<A x=\"1\">\n\t<B />\n</A>");
+        assert_eq!(&t.text[t.nodes[1].start..t.nodes[1].end], "<B />");
+        t.insert(ElementId(0), 1, "<C />", &Limits::default())
+            .unwrap();
+        consistent(&t);
+        assert_eq!(t.text, "\u{feff}<A x=\"1\">\n\t<B />\n\t<C />\n</A>");
     }
 
     #[test]
