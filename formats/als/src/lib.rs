@@ -10,7 +10,7 @@
 //!
 //! [`live`] navigates Live's schema (tracks, mixer parameters, devices,
 //! clips, sample references) and makes the edits a mix needs under Live's Id
-//! rules; [`validate`] checks those rules on any set. Live 8 sets parse but
+//! rules; [`validate()`] checks those rules on any set. Live 8 sets parse but
 //! refuse edits ([`Document::read_only_reason`]).
 //!
 //! This crate knows nothing about audio or mixing: it is a syntax layer that

@@ -178,7 +178,7 @@ pub struct AudioClip {
     pub current_start: Option<f64>,
     pub current_end: Option<f64>,
     pub name: String,
-    /// `SampleVolume` (linear gain [belief]).
+    /// `SampleVolume` (linear gain, a FORMATS.md belief).
     pub sample_volume: Option<f64>,
     pub is_warped: Option<bool>,
     pub warp_mode: Option<i64>,
@@ -187,7 +187,7 @@ pub struct AudioClip {
     /// `Disabled` (a muted clip).
     pub disabled: Option<bool>,
     /// `Loop/LoopStart`, `Loop/LoopEnd`, `Loop/StartRelative` (beats of the
-    /// sample when warped, seconds when not [belief]) and `Loop/LoopOn`.
+    /// sample when warped, seconds when not, a belief) and `Loop/LoopOn`.
     pub loop_start: Option<f64>,
     pub loop_end: Option<f64>,
     pub start_relative: Option<f64>,

@@ -9,7 +9,7 @@ use quick_xml::reader::Reader;
 use quick_xml::XmlVersion;
 use std::ops::Range;
 
-/// An element of a [`Tree`] (an index into its arena). Ids stay valid across
+/// An element of a document (an index into its arena). Ids stay valid across
 /// edits, except for elements removed or replaced by the edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ElementId(pub(crate) usize);
