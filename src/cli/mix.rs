@@ -84,6 +84,8 @@ pub struct Outcome {
     pub summary: String,
     /// Warnings from reading, analysis and writing.
     pub warnings: Vec<String>,
+    /// Wall-clock seconds of each step, in order (for `premix bench`).
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -145,7 +147,9 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
             }
         }
     }
+    let mut clock = Clock::start();
     let session = session::read(&args.session)?;
+    clock.lap("read");
     let rules = args
         .rules
         .as_deref()
@@ -183,6 +187,8 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         }
     }
 
+    clock.lap("analysis");
+
     // Grouping.
     let features: Vec<Option<crate::analysis::Features>> = analysis
         .tracks
@@ -201,6 +207,8 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         )
     })?;
 
+    clock.lap("grouping");
+
     // Stage 1.
     let bcfg = BalanceConfig {
         measure: args.loudness,
@@ -210,6 +218,8 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
     let stage1 = balance(&session, &grouping, &analysis.tracks, &bcfg);
     let mut plan = MixPlan::from_stage1(args.session.display().to_string(), rate, &stage1);
     plan.warnings = warnings;
+
+    clock.lap("stage 1");
 
     // Stems (stage 2, --stems and --preview need them).
     let need_stems = args.reference.is_some() || args.stems.is_some() || args.preview.is_some();
@@ -231,6 +241,8 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         write_stems(&stems, dir)
             .with_context(|| format!("{}: cannot write stems", dir.display()))?;
     }
+
+    clock.lap("stems");
 
     // Stage 2.
     let mut report_data = crate::report::ReportData::default();
@@ -257,6 +269,10 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         }
     }
 
+    if args.reference.is_some() {
+        clock.lap("stage 2");
+    }
+
     // Output.
     if args.dry_run {
         let mut summary = Vec::new();
@@ -266,6 +282,7 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
             warnings: plan.warnings.clone(),
             summary: String::from_utf8_lossy(&summary).into_owned(),
             plan,
+            timings: clock.laps,
         });
     }
     let (bytes, report) =
@@ -302,6 +319,7 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         write_atomic(json, text.as_bytes(), Some(&args.session), args.force)?;
     }
     write_atomic(&out_path, &bytes, Some(&args.session), args.force)?;
+    clock.lap("write");
     let mut summary = Vec::new();
     summary_text(&mut summary, &plan, &grouping, Some(&out_path))?;
     if let Some((json, html)) = &sidecars {
@@ -322,7 +340,29 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         plan,
         summary: String::from_utf8_lossy(&summary).into_owned(),
         warnings,
+        timings: clock.laps,
     })
+}
+
+/// Wall-clock laps of the pipeline's steps.
+struct Clock {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, what: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((what, (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
 }
 
 fn stems_for(

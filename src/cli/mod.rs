@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod analyze;
 mod batch;
+mod bench;
 mod demo;
 mod generate;
 mod groups;
@@ -48,6 +49,9 @@ enum Command {
     /// Mix every session under a folder into its `.premix` sibling, past
     /// failures, with a summary (exit code 1 if any session failed).
     Batch(batch::Args),
+    /// Time the whole job on a generated session (generate, mix step by
+    /// step, render) and report wall time, CPU time and peak memory.
+    Bench(bench::Args),
 }
 
 /// Parses `std::env::args`.
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Mix(a) => mix::run(a),
         Command::Render(a) => render::run(a),
         Command::Batch(a) => batch::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

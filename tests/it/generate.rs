@@ -646,23 +646,3 @@ fn errors_name_the_file() {
     let err = generate(&cfg, dir.path(), &no_progress).unwrap_err();
     assert!(err.to_string().contains("audio"), "{err}");
 }
-
-/// Timing for the report: `cargo test --test it generate_timing -- --ignored --nocapture`.
-#[test]
-#[ignore = "slow: a timing run, not a check"]
-fn generate_timing() {
-    for (tracks, seconds) in [(24, 30.0), (128, 10.0)] {
-        let dir = super::util::tempdir();
-        let cfg = GenerateConfig {
-            tracks,
-            seconds,
-            ..Default::default()
-        };
-        let t = std::time::Instant::now();
-        generate(&cfg, dir.path(), &no_progress).unwrap();
-        eprintln!(
-            "{tracks} tracks x {seconds} s: {:.1} s",
-            t.elapsed().as_secs_f64()
-        );
-    }
-}
