@@ -141,8 +141,13 @@ impl Tree {
         if self.text[span.clone()] == *escaped {
             return Ok(());
         }
+        let start = span.start;
         self.splice(span, &escaped);
-        self.nodes[id.0].attrs[ai].value = value.to_owned();
+        // An empty value's span is empty, which `splice` would treat as an
+        // insertion point; set this attribute's span outright.
+        let a = &mut self.nodes[id.0].attrs[ai];
+        a.span = start..start + escaped.len();
+        a.value = value.to_owned();
         Ok(())
     }
 
@@ -577,6 +582,8 @@ mod tests {
         assert_eq!(t.text, src);
         let b = ElementId(1);
         t.set_attr(b, "V", "1.2345").unwrap();
+        consistent(&t);
+        t.set_attr(ElementId(3), "V", "").unwrap();
         consistent(&t);
         t.set_attr(ElementId(3), "V", "a<b").unwrap();
         assert!(t.text.contains("V=\"a&lt;b\""));
