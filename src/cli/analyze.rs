@@ -82,7 +82,10 @@ struct Report<'a> {
     /// own rates.
     sample_rate: Option<u32>,
     /// Per track: `index`, `name`, the features (`lufs`, `refined_lufs`,
-    /// `f0_hz`, ...), `refined_band_hz`, `duration_s`, `warnings`, `error`.
+    /// `f0_hz`, ..., `iso532_phon` — ISO 532-1 N5 loudness level at
+    /// −20 dBFS RMS = 83 dB SPL —, `perceptual_lufs` — the fast estimator,
+    /// as the LUFS of the equally loud dual-mono 1 kHz tone),
+    /// `refined_band_hz`, `duration_s`, `warnings`, `error`.
     tracks: &'a [TrackAnalysis],
     warnings: &'a [String],
 }
@@ -199,11 +202,13 @@ fn print_table(out: &mut impl Write, r: &SessionAnalysis) -> Result<()> {
     let f = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |x| format!("{x:.prec$}"));
     writeln!(
         out,
-        "{:>3}  {:<24} {:>7} {:>7} {:>7} {:>5} {:>7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6}",
+        "{:>3}  {:<24} {:>7} {:>7} {:>6} {:>7} {:>7} {:>5} {:>7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6}",
         "#",
         "track",
         "LUFS",
         "refined",
+        "phon",
+        "percep",
         "F0 Hz",
         "voic",
         "cent Hz",
@@ -219,11 +224,13 @@ fn print_table(out: &mut impl Write, r: &SessionAnalysis) -> Result<()> {
         let name: String = t.name.chars().take(24).collect();
         writeln!(
             out,
-            "{:>3}  {:<24} {:>7} {:>7} {:>7} {:>5.2} {:>7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6.1}",
+            "{:>3}  {:<24} {:>7} {:>7} {:>6} {:>7} {:>7} {:>5.2} {:>7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6.1}",
             t.index,
             name,
             f(a.lufs, 1),
             f(a.refined_lufs, 1),
+            f(a.iso532_phon, 1),
+            f(a.perceptual_lufs, 1),
             f(a.f0_hz, 1),
             a.voiced_ratio,
             f(a.centroid_hz, 0),

@@ -469,3 +469,187 @@ fn offset_table() {
     }
     println!("{out}");
 }
+
+// ---------------------------------------------------------------------------
+// Stage 1 on generated sessions: what ISO 532-1 says is left to do
+// ---------------------------------------------------------------------------
+
+/// For each balancing measure, the SD across a group's tracks of the gain
+/// native ISO 532-1 (time-varying, N5) says each track still needs after
+/// stage 1 to be as loud as the group's median track, role offsets removed.
+/// `cargo test --test it perceptual::stage1_iso532_spread -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn stage1_iso532_spread() {
+    use premix::analysis::session::{analyze_session, RunOptions};
+    use premix::analysis::{Band, Config, Features};
+    use premix::audio::{cache::MediaCache, render_track, Buffer, Source};
+    use premix::balance::{balance, BalanceConfig, Measure, Outcome};
+    use premix::generate::{generate, GenerateConfig};
+    use premix::group::{assign, GroupConfig};
+
+    let measures = [
+        Measure::Lufs,
+        Measure::F0band,
+        Measure::Centroid,
+        Measure::Iso532,
+        Measure::Perceptual,
+    ];
+    let cal = Calibration::default();
+    let mut table = String::from("| session | group (n) | before |");
+    for m in measures {
+        table += &format!(" {} |", m.as_str());
+    }
+    table += "\n|---|---|---|---|---|---|---|---|\n";
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); measures.len() + 1];
+    for seed in [1u64, 2] {
+        let tmp = util::tempdir();
+        let gcfg = GenerateConfig {
+            tracks: 24,
+            seconds: 20.0,
+            seed,
+            ..GenerateConfig::default()
+        };
+        let rep = generate(&gcfg, tmp.path(), &|_, _| {}).expect("generate");
+        let session = premix::session::read(&rep.session).expect("session");
+        let rate = session.sample_rate.unwrap_or(48_000);
+        let opts = RunOptions::default();
+        let a_f0 = analyze_session(&session, &Config::default(), &opts, &|_| {});
+        let mut ccfg = Config::default();
+        ccfg.refined.band = Band::Centroid;
+        let a_c = analyze_session(&session, &ccfg, &opts, &|_| {});
+        let features: Vec<Option<Features>> = a_f0
+            .tracks
+            .iter()
+            .map(|t| t.error.is_none().then(|| t.analysis.features.clone()))
+            .collect();
+        let grouping = assign(&session, &features, &GroupConfig::default()).expect("groups");
+        // Each track's 0.5 ms band intensities (mid, Pa, 48 kHz).
+        let cache = MediaCache::new(rate, Vec::<Vec<&Path>>::new(), 0);
+        let series: BTreeMap<usize, iso532::LevelSeries> = grouping
+            .groups
+            .iter()
+            .flat_map(|g| g.tracks.iter().map(|t| t.index))
+            .filter_map(|i| {
+                let (r, _) = render_track(&session.tracks[i], rate, &cache).ok()?;
+                let ch = r.channels();
+                let mut planes = vec![Vec::new(); ch];
+                r.play(4096, &mut |b| {
+                    for (p, s) in planes.iter_mut().zip(b) {
+                        p.extend_from_slice(s);
+                    }
+                });
+                let pa = iso532::prepare(&Buffer::new(rate, planes), &cal).ok()?;
+                Some((i, iso532::LevelSeries::new(&pa)))
+            })
+            .collect();
+        let phon = |i: usize, g: f64| iso532::sone_to_phon(series[&i].loudness(g, Field::Free).n5);
+        // The extra gain that brings track i (at fader g) to `target` phon:
+        // secant steps from a 1 dB-per-phon first guess.
+        let needed = |i: usize, g: f64, p0: f64, target: f64| -> f64 {
+            let (mut x0, mut f0) = (0.0, p0 - target);
+            let mut x1 = -f0;
+            for _ in 0..6 {
+                let f1 = phon(i, g + x1) - target;
+                if f1.abs() < 0.05 || (f1 - f0).abs() < 1e-9 {
+                    break;
+                }
+                let x2 = (x1 - f1 * (x1 - x0) / (f1 - f0)).clamp(-40.0, 40.0);
+                (x0, f0, x1) = (x1, f1, x2);
+            }
+            x1
+        };
+        let sd = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+        };
+        let plans: Vec<_> = measures
+            .iter()
+            .map(|&m| {
+                let a = if m == Measure::Centroid { &a_c } else { &a_f0 };
+                let cfg = BalanceConfig {
+                    measure: m,
+                    ..BalanceConfig::default()
+                };
+                balance(&session, &grouping, &a.tracks, &cfg)
+            })
+            .collect();
+        for g in &grouping.groups {
+            // Tracks every measure balanced (the same set for a fair row).
+            let members: Vec<usize> = g
+                .tracks
+                .iter()
+                .map(|t| t.index)
+                .filter(|i| series.contains_key(i))
+                .filter(|i| {
+                    plans.iter().all(|p| {
+                        p.tracks
+                            .iter()
+                            .any(|t| t.index == *i && t.outcome != Outcome::Untouched)
+                    })
+                })
+                .collect();
+            if members.len() < 2 {
+                continue;
+            }
+            let mut row = format!("| {seed} | {} ({}) |", g.name, members.len());
+            // Fader per track per column: before, then each measure with
+            // the role offset (track target − group target) removed.
+            let mut columns: Vec<Vec<f64>> = vec![members
+                .iter()
+                .map(|&i| premix::session::gain_to_db(session.tracks[i].volume).unwrap_or(0.0))
+                .collect()];
+            for p in &plans {
+                let gt = p
+                    .groups
+                    .iter()
+                    .find(|x| x.name == g.name)
+                    .and_then(|x| x.target);
+                columns.push(
+                    members
+                        .iter()
+                        .map(|&i| {
+                            let t = p.tracks.iter().find(|t| t.index == i).expect("track");
+                            let role = match (t.target, gt) {
+                                (Some(a), Some(b)) => a - b,
+                                _ => 0.0,
+                            };
+                            t.new_gain_db.unwrap_or(0.0) - role
+                        })
+                        .collect(),
+                );
+            }
+            for (c, gains) in columns.iter().enumerate() {
+                let p: Vec<f64> = members
+                    .iter()
+                    .zip(gains)
+                    .map(|(&i, &g)| phon(i, g))
+                    .collect();
+                let mut sorted = p.clone();
+                sorted.sort_by(f64::total_cmp);
+                let n = sorted.len();
+                let target = if n % 2 == 1 {
+                    sorted[n / 2]
+                } else {
+                    0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+                };
+                let need: Vec<f64> = members
+                    .iter()
+                    .zip(gains)
+                    .zip(&p)
+                    .map(|((&i, &g), &p0)| needed(i, g, p0, target))
+                    .collect();
+                let s = sd(&need);
+                all[c].push(s);
+                row += &format!(" {s:.2} |");
+            }
+            table += &row;
+            table += "\n";
+        }
+    }
+    table += "| all | mean of group SDs |";
+    for c in &all {
+        table += &format!(" {:.2} |", c.iter().sum::<f64>() / c.len() as f64);
+    }
+    println!("{table}");
+}
