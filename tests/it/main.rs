@@ -44,3 +44,6 @@ mod aaf;
 
 // Ableton Live sets: inspect against the corpus ground truth, mixes written back and validated.
 mod als;
+
+// ONNX Runtime: library discovery, model checks, neural F0 against the source package, fallbacks.
+mod ml;

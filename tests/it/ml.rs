@@ -1,0 +1,1 @@
+//! Learned components through ONNX Runtime (issue 11): runtime discovery, model checks, neural F0.
