@@ -207,6 +207,13 @@ impl Document {
         &self.tree.text[n.start..n.end]
     }
 
+    /// The raw text between the element's start and end tags (markup of
+    /// children included; entities not resolved). Empty for `<X />`.
+    pub fn inner_text(&self, id: ElementId) -> &str {
+        let n = self.tree.node(id);
+        &self.tree.text[n.tag_end..n.close_start]
+    }
+
     /// The element's byte span in [`Document::xml`].
     pub fn span(&self, id: ElementId) -> std::ops::Range<usize> {
         let n = self.tree.node(id);

@@ -114,6 +114,9 @@ pub struct FileRef {
     pub name: Option<String>,
     /// Live ≤ 10: `SearchHint/PathHint` dirs (absolute).
     pub search_hint_dirs: Vec<String>,
+    /// Live ≤ 10 on Windows: the absolute path that the `Data` blob holds as
+    /// UTF-16LE hex (on macOS the blob is an alias record and this is None).
+    pub data_path: Option<String>,
     /// `SearchHint/FileSize` (≤ 10) or `OriginalFileSize` (11+).
     pub file_size: Option<u64>,
 }
@@ -142,6 +145,9 @@ impl FileRef {
                     }
                 }
                 out.push(p.join(name));
+            }
+            if let Some(p) = &self.data_path {
+                out.push(PathBuf::from(p));
             }
             if !self.search_hint_dirs.is_empty() {
                 let mut p = PathBuf::from("/");
@@ -200,6 +206,30 @@ pub struct AudioClip {
     pub default_sample_rate: Option<f64>,
     pub default_duration: Option<f64>,
     pub file_ref: Option<FileRef>,
+}
+
+/// Decodes a `Data` blob written as hex of a UTF-16LE path (Live ≤ 10 on
+/// Windows). None unless it decodes cleanly to text that looks like a path.
+/// Hand-written: hex plus UTF-16 is a few lines with std.
+fn utf16_hex_path(hex: &str) -> Option<String> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.is_empty() || digits.len() % 4 != 0 {
+        return None;
+    }
+    let val = |b: u8| (b as char).to_digit(16);
+    let mut units = Vec::with_capacity(digits.len() / 4);
+    for q in digits.chunks(4) {
+        let lo = val(q[0])? * 16 + val(q[1])?;
+        let hi = val(q[2])? * 16 + val(q[3])?;
+        units.push((hi * 256 + lo) as u16);
+    }
+    while units.last() == Some(&0) {
+        units.pop();
+    }
+    let s = String::from_utf16(&units).ok()?;
+    let looks_like_path = (s.contains(":\\") || s.contains(":/") || s.starts_with("\\\\"))
+        && !s.chars().any(char::is_control);
+    looks_like_path.then_some(s)
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -452,8 +482,12 @@ impl Document {
                     .collect()
             })
             .unwrap_or_default();
+        let data_path = self
+            .child(fr, "Data")
+            .and_then(|d| utf16_hex_path(self.inner_text(d)));
         FileRef {
             element: Some(fr),
+            data_path,
             relative_path,
             relative_dirs,
             relative_path_type: val(&["RelativePathType"]).and_then(|s| s.parse().ok()),

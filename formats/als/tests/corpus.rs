@@ -112,6 +112,23 @@ fn skeletons_agree_with_abletoolz_expected_json() {
             exp["sample_ref_count"].as_u64().unwrap(),
             "{version}"
         );
+        // abletoolz counts references carrying an absolute location: `Path`
+        // (Live 11+), the Windows path in `Data` or a `SearchHint/PathHint`
+        // (Live 9–10).
+        let with_abs = doc
+            .sample_refs()
+            .iter()
+            .filter(|r| {
+                r.path.as_deref().is_some_and(|p| !p.is_empty())
+                    || r.data_path.is_some()
+                    || !r.search_hint_dirs.is_empty()
+            })
+            .count();
+        assert_eq!(
+            with_abs as u64,
+            exp["sample_refs_with_abs"].as_u64().unwrap(),
+            "{version}"
+        );
         let master = doc.master_track().unwrap();
         assert_eq!(
             doc.name(master.element),
@@ -138,6 +155,17 @@ fn count(doc: &Document, kind: TrackKind) -> usize {
 fn dawtool_sets_read_as_their_sources_describe() {
     let Some(dir) = common::corpus() else { return };
     // SOURCES.md: "GroupTrack + 5 audio/11 MIDI tracks" (Live 8.1.4).
+    // The 10.1.3 skeleton's first Data blob, read with grep and decoded by
+    // hand (Python bytes.fromhex(...).decode("utf-16le")).
+    let sk = Document::read(&dir.join("abletoolz_skeleton_10.1.3.als")).unwrap();
+    let first = &sk.sample_refs()[0];
+    assert_eq!(
+        first.data_path.as_deref(),
+        Some(r"C:\Users\someone\Desktop\p02130\p71748\p66562\Samples\p35208\p05901\p65206.wav")
+    );
+    assert_eq!(first.relative_dirs, ["Samples", "p35208", "p05901"]);
+    assert_eq!(first.name.as_deref(), Some("p65206.wav"));
+
     let live8 = Document::read(&dir.join("dawtool_live8-patch-markers-noauto.als")).unwrap();
     assert_eq!(count(&live8, TrackKind::Group), 1);
     assert_eq!(count(&live8, TrackKind::Audio), 5);
