@@ -213,7 +213,7 @@ pub struct AudioClip {
 /// Hand-written: hex plus UTF-16 is a few lines with std.
 fn utf16_hex_path(hex: &str) -> Option<String> {
     let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.is_empty() || digits.len() % 4 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(4) {
         return None;
     }
     let val = |b: u8| (b as char).to_digit(16);
