@@ -13,6 +13,7 @@ pub mod cli;
 pub mod generate;
 pub mod group;
 pub mod mix;
+pub mod ml;
 pub mod output;
 pub mod plan;
 pub mod render;
