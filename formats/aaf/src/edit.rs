@@ -17,13 +17,33 @@ use crate::file::{AafFile, ObjectId};
 use crate::store::{form, utf16_nul, PropEntry, PropSet, SetEntry, SetIndex, VectorIndex, WeakRef};
 use crate::value::{Ctx, Value};
 
+/// Meta-model pids for weak references into the MetaDictionary.
+const META_DICTIONARY: u16 = 0x0001;
+const META_TYPES: u16 = 0x0004;
+const META_IDENTIFICATION: u16 = 0x0005;
+
+/// Whether `path` is `prefix` or lies below it.
+pub(crate) fn under(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || (path.len() > prefix.len()
+            && path.starts_with(prefix)
+            && (prefix == "/" || path.as_bytes()[prefix.len()] == b'/'))
+}
+
+/// Storages and streams taken out of the file to be put back elsewhere.
+#[derive(Default)]
+struct Subtree {
+    storages: Vec<(String, Auid)>,
+    streams: Vec<(String, Vec<u8>)>,
+}
+
 /// The free-key sentinel the AAF SDK and pyaaf2 write into new indexes.
 const NO_FREE_KEY: u32 = 0xFFFF_FFFF;
 
 impl<F: Read + Seek> AafFile<F> {
     /// Whether any edit is pending.
     pub fn is_modified(&self) -> bool {
-        !self.overlay.is_empty() || !self.new_storages.is_empty()
+        !self.overlay.is_empty() || !self.new_storages.is_empty() || !self.removed.is_empty()
     }
 
     /// The stream paths an edit has changed or created, sorted.
@@ -307,9 +327,252 @@ impl<F: Read + Seek> AafFile<F> {
         self.set_entry(id, pid, form::WEAK_REF, r.encode())
     }
 
+    /// Puts a new object of `class` where `child` is now, and moves `child`
+    /// (with everything below it) under the new object: as the only element
+    /// of its strong-reference vector `pid` when `vector`, else as its single
+    /// strong reference `pid`. The new object takes `child`'s storage name,
+    /// so the parent's reference and index streams are untouched; `child`'s
+    /// storages and streams are copied under their new names (CFB has no
+    /// rename, and pyaaf2 copies likewise when it attaches an object) and the
+    /// old storage is removed on save. `child`'s [`ObjectId`] stays valid
+    /// and now names the moved object. Returns the new object, which has no
+    /// other properties yet.
+    pub fn wrap_object(
+        &mut self,
+        child: ObjectId,
+        class: Auid,
+        pid: u16,
+        vector: bool,
+    ) -> Result<ObjectId> {
+        self.check_class(&class)?;
+        let from = self.path_of(child);
+        if from == "/" {
+            return Err(Error::edit("the root object cannot be moved"));
+        }
+        let name = if vector {
+            self.stem(pid, 21)?
+        } else {
+            self.stem(pid, 31)?
+        };
+        let child_name = if vector {
+            format!("{name}{{0}}")
+        } else {
+            name.clone()
+        };
+        let to = Self::child_path(&from, &child_name);
+        let moved = self.take_subtree(&from)?;
+        // Objects below `from` follow the move (their ids stay valid).
+        {
+            let mut objs = self.objects.borrow_mut();
+            let mut by_path = self.by_path.borrow_mut();
+            for (i, o) in objs.iter_mut().enumerate() {
+                if under(&o.path, &from) {
+                    by_path.remove(&o.path);
+                    o.path = format!("{to}{}", &o.path[from.len()..]);
+                    by_path.insert(o.path.clone(), ObjectId(i));
+                }
+            }
+        }
+        let outer = self.new_storage(from.clone(), class)?;
+        for (path, class) in moved.storages {
+            self.new_storages
+                .push((format!("{to}{}", &path[from.len()..]), class));
+        }
+        for (path, bytes) in moved.streams {
+            self.overlay
+                .insert(format!("{to}{}", &path[from.len()..]), bytes);
+        }
+        if vector {
+            let idx = VectorIndex {
+                next_free_key: 1,
+                last_free_key: NO_FREE_KEY,
+                keys: vec![0],
+            };
+            let ipath = self.index_path(outer, &name);
+            self.overlay.insert(ipath, idx.encode());
+            self.set_entry(outer, pid, form::STRONG_REF_VECTOR, utf16_nul(&name))?;
+        } else {
+            self.set_entry(outer, pid, form::STRONG_REF, utf16_nul(&name))?;
+        }
+        Ok(outer)
+    }
+
+    /// Takes every storage (with its class) and stream at or below `from`
+    /// out of the file's current state, marking the input's storage as
+    /// removed: the caller puts them back under a new name.
+    fn take_subtree(&mut self, from: &str) -> Result<Subtree> {
+        let mut out = Subtree::default();
+        let in_input = !self.is_removed(from) && self.cf.borrow().is_storage(from);
+        if in_input {
+            let mut paths = Vec::new();
+            {
+                let cf = self.cf.borrow();
+                let walk = cf
+                    .walk_storage(from)
+                    .map_err(|e| Error::from(e).in_stream(from))?;
+                for e in walk {
+                    let p = e.path().to_string_lossy().into_owned();
+                    if paths.len() >= self.limits.max_objects {
+                        return Err(Error::limit(from, "subtree has too many entries"));
+                    }
+                    paths.push((p, e.is_storage(), Auid::from_uuid(e.clsid())));
+                }
+            }
+            for (p, is_storage, class) in paths {
+                if self.is_removed(&p) {
+                    continue;
+                }
+                if is_storage {
+                    out.storages.push((p, class));
+                } else if !self.overlay.contains_key(&p) {
+                    let bytes = self.read_stream(&p)?;
+                    out.streams.push((p, bytes));
+                }
+            }
+            self.removed.push(from.to_owned());
+        }
+        // Storages and streams earlier edits created or changed there.
+        let mut i = 0;
+        while i < self.new_storages.len() {
+            if under(&self.new_storages[i].0, from) {
+                out.storages.push(self.new_storages.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        let keys: Vec<String> = self
+            .overlay
+            .keys()
+            .filter(|k| under(k, from))
+            .cloned()
+            .collect();
+        for k in keys {
+            if let Some(b) = self.overlay.remove(&k) {
+                out.streams.push((k, b));
+            }
+        }
+        if out.storages.is_empty() {
+            return Err(Error::missing(from));
+        }
+        // Parents are created before their children on save.
+        out.storages
+            .sort_by_key(|(p, _)| p.bytes().filter(|b| *b == b'/').count());
+        Ok(out)
+    }
+
+    /// The Dictionary's definition with this AUID in the set `pid` (e.g.
+    /// [`crate::model::pids::DICTIONARY_OPERATION_DEFS`]), if present.
+    pub fn dictionary_definition(&self, pid: u16, auid: &Auid) -> Result<Option<ObjectId>> {
+        let Some(dict) = self.dictionary()? else {
+            return Ok(None);
+        };
+        if self.entry(dict, pid)?.is_none() {
+            return Ok(None);
+        }
+        Ok(self
+            .set_elements(dict, pid)?
+            .into_iter()
+            .find(|(k, _)| k == &auid.0)
+            .map(|(_, o)| o))
+    }
+
+    /// Registers a ParameterDefinition in the Dictionary unless one with
+    /// this AUID is there: Identification, Name and Type (a weak reference
+    /// into the MetaDictionary's type definitions, e.g.
+    /// [`crate::meta::ids::RATIONAL`]). Returns the definition.
+    pub fn ensure_parameter_def(
+        &mut self,
+        auid: Auid,
+        name: &str,
+        type_id: Auid,
+    ) -> Result<ObjectId> {
+        use crate::model::pids;
+        if let Some(d) = self.dictionary_definition(pids::DICTIONARY_PARAMETER_DEFS, &auid)? {
+            return Ok(d);
+        }
+        if self.meta.type_def(&type_id).is_none() {
+            return Err(Error::undefined(format!("type {type_id}")));
+        }
+        let dict = self
+            .dictionary()?
+            .ok_or_else(|| Error::missing("Header.Dictionary"))?;
+        let d = self.add_set_element(
+            dict,
+            pids::DICTIONARY_PARAMETER_DEFS,
+            crate::model::classes::PARAMETER_DEFINITION,
+            pids::DEFINITION_ID,
+            &auid.0,
+        )?;
+        self.set_value(d, pids::DEFINITION_NAME, &Value::String(name.into()))?;
+        let r = self.weak_ref_to(
+            &[META_DICTIONARY, META_TYPES],
+            META_IDENTIFICATION,
+            &type_id.0,
+        )?;
+        self.set_weak_ref(d, pids::PARAMETER_DEF_TYPE, &r)?;
+        Ok(d)
+    }
+
+    /// Registers an OperationDefinition in the Dictionary unless one with
+    /// this AUID is there: Identification, Name, DataDefinition (a weak
+    /// reference to `data_def`, which the Dictionary must hold), IsTimeWarp
+    /// false and NumberInputs. Returns the definition.
+    pub fn ensure_operation_def(
+        &mut self,
+        auid: Auid,
+        name: &str,
+        data_def: Auid,
+        inputs: i32,
+    ) -> Result<ObjectId> {
+        use crate::model::pids;
+        if let Some(d) = self.dictionary_definition(pids::DICTIONARY_OPERATION_DEFS, &auid)? {
+            return Ok(d);
+        }
+        if self
+            .dictionary_definition(pids::DICTIONARY_DATA_DEFS, &data_def)?
+            .is_none()
+        {
+            return Err(Error::undefined(format!(
+                "DataDefinition {data_def} (not in the Dictionary)"
+            )));
+        }
+        let dict = self
+            .dictionary()?
+            .ok_or_else(|| Error::missing("Header.Dictionary"))?;
+        let d = self.add_set_element(
+            dict,
+            pids::DICTIONARY_OPERATION_DEFS,
+            crate::model::classes::OPERATION_DEFINITION,
+            pids::DEFINITION_ID,
+            &auid.0,
+        )?;
+        self.set_value(d, pids::DEFINITION_NAME, &Value::String(name.into()))?;
+        let r = self.weak_ref_to(
+            &[
+                pids::HEADER,
+                pids::HEADER_DICTIONARY,
+                pids::DICTIONARY_DATA_DEFS,
+            ],
+            pids::DEFINITION_ID,
+            &data_def.0,
+        )?;
+        self.set_weak_ref(d, pids::OPERATION_DEF_DATA_DEF, &r)?;
+        self.set_value(d, pids::OPERATION_DEF_IS_TIME_WARP, &Value::Bool(false))?;
+        self.set_value(
+            d,
+            pids::OPERATION_DEF_NUMBER_INPUTS,
+            &Value::Int(i64::from(inputs)),
+        )?;
+        Ok(d)
+    }
+
     /// Writes the pending edits into a compound file opened for writing
     /// (which must hold the same content this file was opened from).
     pub fn apply_edits<W: Read + Write + Seek>(&self, cf: &mut CompoundFile<W>) -> Result<()> {
+        for path in &self.removed {
+            cf.remove_storage_all(path)
+                .map_err(|e| Error::from(e).in_stream(path))?;
+        }
         for (path, class) in &self.new_storages {
             cf.create_storage(path)
                 .map_err(|e| Error::from(e).in_stream(path))?;
@@ -358,14 +621,19 @@ impl AafFile<Cursor<Vec<u8>>> {
             cf,
             overlay,
             new_storages,
+            removed,
             ..
         } = self;
         let mut data = cf.into_inner().into_inner().into_inner();
-        if overlay.is_empty() && new_storages.is_empty() {
+        if overlay.is_empty() && new_storages.is_empty() && removed.is_empty() {
             return Ok(data);
         }
         let mut out = CompoundFile::open(Cursor::new(std::mem::take(&mut data)))
             .map_err(|e| Error::new(crate::error::ErrorKind::NotCfb(e)))?;
+        for path in &removed {
+            out.remove_storage_all(path)
+                .map_err(|e| Error::from(e).in_stream(path))?;
+        }
         for (path, class) in &new_storages {
             out.create_storage(path)
                 .map_err(|e| Error::from(e).in_stream(path))?;

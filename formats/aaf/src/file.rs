@@ -58,6 +58,9 @@ pub struct AafFile<F> {
     pub(crate) overlay: BTreeMap<String, Vec<u8>>,
     /// Storages created by edits, in creation order, with their class.
     pub(crate) new_storages: Vec<(String, Auid)>,
+    /// Storages of the input removed (with their subtrees) by edits that
+    /// moved an object; removed on save before anything is created.
+    pub(crate) removed: Vec<String>,
     pub(crate) meta: MetaDictionary,
     pub(crate) refprops: ReferencedProperties,
 }
@@ -113,6 +116,7 @@ impl<F: Read + Seek> AafFile<F> {
             by_path: RefCell::new(HashMap::from([("/".to_owned(), ObjectId(0))])),
             overlay: BTreeMap::new(),
             new_storages: Vec::new(),
+            removed: Vec::new(),
             meta: MetaDictionary::default(),
             refprops: ReferencedProperties::default(),
         };
@@ -127,11 +131,18 @@ impl<F: Read + Seek> AafFile<F> {
     // ----- streams -----------------------------------------------------
 
     pub(crate) fn stream_exists(&self, path: &str) -> bool {
-        self.overlay.contains_key(path) || self.cf.borrow().is_stream(path)
+        self.overlay.contains_key(path)
+            || (!self.is_removed(path) && self.cf.borrow().is_stream(path))
     }
 
     pub(crate) fn storage_exists(&self, path: &str) -> bool {
-        self.new_storages.iter().any(|(p, _)| p == path) || self.cf.borrow().is_storage(path)
+        self.new_storages.iter().any(|(p, _)| p == path)
+            || (!self.is_removed(path) && self.cf.borrow().is_storage(path))
+    }
+
+    /// Whether an input path lies in a storage an edit removed.
+    pub(crate) fn is_removed(&self, path: &str) -> bool {
+        self.removed.iter().any(|r| crate::edit::under(path, r))
     }
 
     /// Reads a whole (object-layer) stream, edits included, within
@@ -144,6 +155,9 @@ impl<F: Read + Seek> AafFile<F> {
     pub fn read_stream_limited(&self, path: &str, max: u64) -> Result<Vec<u8>> {
         if let Some(d) = self.overlay.get(path) {
             return Ok(d.clone());
+        }
+        if self.is_removed(path) {
+            return Err(Error::missing(path));
         }
         let mut cf = self.cf.borrow_mut();
         if !cf.is_stream(path) {
@@ -193,7 +207,7 @@ impl<F: Read + Seek> AafFile<F> {
             *c
         } else {
             let cf = self.cf.borrow();
-            if !cf.is_storage(path) {
+            if self.is_removed(path) || !cf.is_storage(path) {
                 return Err(Error::missing(path));
             }
             let e = cf.entry(path).map_err(|e| Error::from(e).in_stream(path))?;
@@ -702,6 +716,7 @@ impl<F: Read + Seek> AafFile<F> {
             meta.types.insert(def.auid, def);
         }
         meta.add_meta_model();
+        meta.add_baseline();
         Ok(meta)
     }
 

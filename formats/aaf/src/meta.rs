@@ -208,6 +208,7 @@ impl MetaDictionary {
             ids::PREMIX_REFERENCE => TypeKind::StrongRef {
                 class: Auid::default(),
             },
+            ids::INDIRECT => TypeKind::Indirect,
             ids::AUID_SET => TypeKind::Set { element: ids::AUID },
             ids::AUID_ARRAY => TypeKind::VariableArray { element: ids::AUID },
             ids::INT64_ARRAY => TypeKind::VariableArray {
@@ -287,6 +288,149 @@ impl MetaDictionary {
                 unique: pid == 0x05,
                 owner: Auid::default(),
             });
+        }
+    }
+
+    /// Adds baseline definitions (AAF object specification) of the classes
+    /// an edit may create — OperationGroup, ConstantValue, Operation- and
+    /// ParameterDefinition, TaggedValue — with their properties, where the
+    /// file does not list them: writers list only the classes they use
+    /// (Pro Tools files lack OperationGroup), and readers (the AAF SDK,
+    /// pyaaf2) know the baseline. Definitions the file has are kept.
+    pub(crate) fn add_baseline(&mut self) {
+        use ids::*;
+        const fn c(d3: u16) -> Auid {
+            Auid::from_fields(
+                0x0d01_0101,
+                0x0101,
+                d3,
+                [0x06, 0x0e, 0x2b, 0x34, 0x02, 0x06, 0x01, 0x01],
+            )
+        }
+        let r = PREMIX_REFERENCE;
+        let w = CLASS_WEAK_REF;
+        // (class, name, parent, concrete, [(pid, name, type)])
+        type Props = Vec<(u16, &'static str, Auid)>;
+        let table: Vec<(u16, &str, u16, bool, Props)> = vec![
+            (0x0100, "InterchangeObject", 0, false, vec![]),
+            (
+                0x0200,
+                "Component",
+                0x0100,
+                false,
+                vec![
+                    (0x0201, "DataDefinition", w),
+                    (0x0202, "Length", INT64),
+                    (0x0204, "UserComments", r),
+                ],
+            ),
+            (0x0300, "Segment", 0x0200, false, vec![]),
+            (
+                0x0a00,
+                "OperationGroup",
+                0x0300,
+                true,
+                vec![
+                    (0x0b01, "Operation", w),
+                    (0x0b02, "InputSegments", r),
+                    (0x0b03, "Parameters", r),
+                ],
+            ),
+            (
+                0x3c00,
+                "Parameter",
+                0x0100,
+                false,
+                vec![(0x4c01, "Definition", AUID)],
+            ),
+            (
+                0x3d00,
+                "ConstantValue",
+                0x3c00,
+                true,
+                vec![(0x4d01, "Value", INDIRECT)],
+            ),
+            (
+                0x1a00,
+                "DefinitionObject",
+                0x0100,
+                false,
+                vec![
+                    (0x1b01, "Identification", AUID),
+                    (0x1b02, "Name", STRING),
+                    (0x1b03, "Description", STRING),
+                ],
+            ),
+            (
+                0x1c00,
+                "OperationDefinition",
+                0x1a00,
+                true,
+                vec![
+                    (0x1e01, "DataDefinition", w),
+                    (0x1e02, "IsTimeWarp", BOOLEAN),
+                    (0x1e07, "NumberInputs", INT32),
+                ],
+            ),
+            (
+                0x1d00,
+                "ParameterDefinition",
+                0x1a00,
+                true,
+                vec![(0x1f01, "Type", w)],
+            ),
+            (
+                0x2200,
+                "Dictionary",
+                0x0100,
+                true,
+                vec![
+                    (0x2603, "OperationDefinitions", r),
+                    (0x2604, "ParameterDefinitions", r),
+                    (0x2605, "DataDefinitions", r),
+                ],
+            ),
+            (
+                0x3400,
+                "Mob",
+                0x0100,
+                false,
+                vec![(0x4406, "UserComments", r)],
+            ),
+            (
+                0x3f00,
+                "TaggedValue",
+                0x0100,
+                true,
+                vec![(0x5001, "Name", STRING), (0x5003, "Value", INDIRECT)],
+            ),
+        ];
+        for (class, name, parent, concrete, props) in table {
+            let auid = c(class);
+            let pids: Vec<u16> = props.iter().map(|p| p.0).collect();
+            for (pid, pname, type_id) in props {
+                self.properties.entry(pid).or_insert_with(|| PropertyDef {
+                    auid: Auid::default(),
+                    name: pname.to_owned(),
+                    pid,
+                    type_id,
+                    optional: true,
+                    unique: pid == 0x1b01,
+                    owner: auid,
+                });
+            }
+            let def = self.classes.entry(auid).or_insert_with(|| ClassDef {
+                auid,
+                name: name.to_owned(),
+                parent: (parent != 0).then(|| c(parent)),
+                concrete,
+                properties: Vec::new(),
+            });
+            for pid in pids {
+                if !def.properties.contains(&pid) {
+                    def.properties.push(pid);
+                }
+            }
         }
     }
 

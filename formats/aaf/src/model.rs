@@ -59,6 +59,11 @@ pub mod pids {
     pub const ESSENCE_DATA_DATA: u16 = 0x2702;
     pub const TAGGED_VALUE_NAME: u16 = 0x5001;
     pub const TAGGED_VALUE_VALUE: u16 = 0x5003;
+    pub const MOB_USER_COMMENTS: u16 = 0x4406;
+    pub const PARAMETER_DEF_TYPE: u16 = 0x1F01;
+    pub const OPERATION_DEF_DATA_DEF: u16 = 0x1E01;
+    pub const OPERATION_DEF_IS_TIME_WARP: u16 = 0x1E02;
+    pub const OPERATION_DEF_NUMBER_INPUTS: u16 = 0x1E07;
 }
 
 /// Class AUIDs of the baseline classes navigation distinguishes.
@@ -85,6 +90,10 @@ pub mod classes {
     pub const CONSTANT_VALUE: Auid = c(0x0101, 0x3d00);
     pub const VARYING_VALUE: Auid = c(0x0101, 0x3e00);
     pub const NETWORK_LOCATOR: Auid = c(0x0101, 0x3200);
+    pub const OPERATION_DEFINITION: Auid = c(0x0101, 0x1c00);
+    pub const PARAMETER_DEFINITION: Auid = c(0x0101, 0x1d00);
+    pub const CONTROL_POINT: Auid = c(0x0101, 0x1900);
+    pub const TAGGED_VALUE: Auid = c(0x0101, 0x3f00);
 }
 
 /// Standard definition AUIDs (FORMATS.md §3.2).
