@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session file (.RPP, .RfxChain, .RTrackTemplate).
+    /// The session file (.RPP, .RfxChain, .RTrackTemplate, .als).
     pub session: PathBuf,
     /// Where to write the copy (never the input itself).
     #[arg(short, long)]
@@ -28,8 +28,11 @@ pub fn run(args: Args) -> Result<u8> {
         Some("rpp" | "rfxchain" | "rtracktemplate") => {
             premix_rpp::Document::read(&args.session)?.to_bytes()
         }
+        // An Ableton Live set: the same gzip container (header fields kept)
+        // around the same XML text.
+        Some("als") => premix_als::Document::read(&args.session)?.to_bytes()?,
         _ => bail!(
-            "{}: unsupported session format (expected .RPP, .RfxChain or .RTrackTemplate)",
+            "{}: unsupported session format (expected .RPP, .RfxChain, .RTrackTemplate or .als)",
             args.session.display()
         ),
     };
