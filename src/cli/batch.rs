@@ -210,20 +210,12 @@ fn mix_one(args: &Args, session: &Path) -> Status {
         .as_ref()
         .map(|d| d.join(report_name(&args.dir, session)));
     let margs = mix::Args {
-        session: session.to_owned(),
         reference: args.reference.clone(),
         output: Some(output),
         force: args.force,
         rules: args.rules.clone(),
-        ignore_folders: false,
-        loudness: crate::balance::Measure::F0band,
-        class_offsets: false,
-        stems: None,
-        preview: None,
         report,
-        json: false,
-        dry_run: false,
-        jobs: None,
+        ..mix::Args::new(session.to_owned())
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&margs, true))) {
         Ok(Ok(o)) => Status::Mixed {
@@ -232,9 +224,19 @@ fn mix_one(args: &Args, session: &Path) -> Status {
             tracks: o.plan.tracks.len(),
             warnings: o.warnings,
         },
-        Ok(Err(e)) => Status::Failed {
-            error: super::one_line(&e),
-        },
+        Ok(Err(e)) => {
+            // Name the session even where the error is about another file
+            // (the reference, a media file).
+            let error = super::one_line(&e);
+            let name = session.display().to_string();
+            Status::Failed {
+                error: if error.contains(&name) {
+                    error
+                } else {
+                    format!("{name}: {error}")
+                },
+            }
+        }
         Err(_) => Status::Failed {
             error: format!(
                 "{}: internal error (a bug in premix; please report it)",

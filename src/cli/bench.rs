@@ -86,20 +86,12 @@ pub fn run(args: Args) -> Result<u8> {
     let out = dir.join("bench.premix.RPP");
     let preview = dir.join("bench-preview.wav");
     let margs = mix::Args {
-        session: report.session.clone(),
         reference: Some(report.reference.clone()),
         output: Some(out.clone()),
         force: true,
-        rules: None,
-        ignore_folders: false,
-        loudness: crate::balance::Measure::F0band,
-        class_offsets: false,
-        stems: None,
         preview: Some(preview),
-        report: None,
-        json: false,
-        dry_run: false,
         jobs: args.jobs,
+        ..mix::Args::new(report.session.clone())
     };
     let outcome = mix::execute(&margs, true)?;
     steps.extend(

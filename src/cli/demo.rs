@@ -37,20 +37,12 @@ pub fn run(args: Args) -> Result<u8> {
     let html = args.out.join("premix-report.html");
     let preview = args.out.join("premix-preview.wav");
     super::mix::run(super::mix::Args {
-        session: report.session.clone(),
         reference: Some(report.reference.clone()),
         output: Some(out.clone()),
         force: true,
-        rules: None,
-        ignore_folders: false,
-        loudness: crate::balance::Measure::F0band,
-        class_offsets: false,
-        stems: None,
         preview: Some(preview.clone()),
         report: Some(html.clone()),
-        json: false,
-        dry_run: false,
-        jobs: None,
+        ..super::mix::Args::new(report.session.clone())
     })?;
     println!(
         "\nDone. Open these:\n  the mixed session (REAPER): {}\n  the report (a browser):     {}\n  the mix as audio:           {}\n  the reference it matched:   {}\nThe original session {} is untouched.",

@@ -62,6 +62,28 @@ pub struct Args {
     pub jobs: Option<usize>,
 }
 
+impl Args {
+    /// `premix mix SESSION` with every option at its default.
+    pub fn new(session: PathBuf) -> Args {
+        Args {
+            session,
+            reference: None,
+            output: None,
+            force: false,
+            rules: None,
+            ignore_folders: false,
+            loudness: Measure::F0band,
+            class_offsets: false,
+            stems: None,
+            preview: None,
+            report: None,
+            json: false,
+            dry_run: false,
+            jobs: None,
+        }
+    }
+}
+
 /// The output path: explicit, or `NAME.premix.<ext>` beside the input.
 pub fn default_output(session: &Path) -> PathBuf {
     let stem = session

@@ -127,6 +127,13 @@ fn rms(l: &[f32], r: &[f32]) -> f64 {
     (sum / (l.len() + r.len()).max(1) as f64).sqrt()
 }
 
+/// Level of `a − b` relative to `a`, dB (both stereo, same length).
+fn relative_diff_db(a: (&[f32], &[f32]), b: (&[f32], &[f32])) -> f64 {
+    let sub = |x: &[f32], y: &[f32]| -> Vec<f32> { x.iter().zip(y).map(|(p, q)| p - q).collect() };
+    let (dl, dr) = (sub(a.0, b.0), sub(a.1, b.1));
+    20.0 * (rms(&dl, &dr) / rms(a.0, a.1)).log10()
+}
+
 fn read_stereo(p: &Path) -> (Vec<f32>, Vec<f32>) {
     let mut r = hound::WavReader::open(p).unwrap();
     assert_eq!(r.spec().channels, 2);
@@ -207,9 +214,7 @@ fn sixty_four_tracks_end_to_end_folders_plugins_and_render_equals_preview() {
     let (rl, rr) = read_stereo(&rendered);
     assert_eq!(pl.len(), rl.len(), "render and preview lengths differ");
     let level_db = 20.0 * (rms(&rl, &rr) / rms(&pl, &pr)).log10();
-    let dl: Vec<f32> = pl.iter().zip(&rl).map(|(a, b)| a - b).collect();
-    let dr: Vec<f32> = pr.iter().zip(&rr).map(|(a, b)| a - b).collect();
-    let diff_db = 20.0 * (rms(&dl, &dr) / rms(&pl, &pr)).log10();
+    let diff_db = relative_diff_db((&pl, &pr), (&rl, &rr));
     eprintln!("render vs preview: level {level_db:+.6} dB, difference {diff_db:.1} dB");
     assert!(level_db.abs() < 0.1, "level differs by {level_db} dB");
     assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
@@ -481,36 +486,12 @@ fn written_bus_with_eq_and_compressor_renders_like_the_console() {
     let want = console::render(&stems, &params);
     let got = &mixed.audio;
     assert_eq!(want.len(), got.len());
-    let dl: Vec<f32> = want
-        .left
-        .iter()
-        .zip(&got.left)
-        .map(|(a, b)| a - b)
-        .collect();
-    let dr: Vec<f32> = want
-        .right
-        .iter()
-        .zip(&got.right)
-        .map(|(a, b)| a - b)
-        .collect();
-    let diff_db = 20.0 * (rms(&dl, &dr) / rms(&want.left, &want.right)).log10();
+    let diff_db = relative_diff_db((&want.left, &want.right), (&got.left, &got.right));
     // And the compressor really worked: the mix differs from one without it.
     let mut no_comp = params.clone();
     no_comp.stems[0].comp = CompParams::bypass();
     let plain = console::render(&stems, &no_comp);
-    let pl: Vec<f32> = plain
-        .left
-        .iter()
-        .zip(&want.left)
-        .map(|(a, b)| a - b)
-        .collect();
-    let pr: Vec<f32> = plain
-        .right
-        .iter()
-        .zip(&want.right)
-        .map(|(a, b)| a - b)
-        .collect();
-    let comp_db = 20.0 * (rms(&pl, &pr) / rms(&want.left, &want.right)).log10();
+    let comp_db = relative_diff_db((&want.left, &want.right), (&plain.left, &plain.right));
     eprintln!("written bus vs console: difference {diff_db:.1} dB; the compressor's effect {comp_db:.1} dB");
     assert!(comp_db > -20.0, "the compressor did too little to test");
     // float32 rounding in a different order only (see the 64-track test).
