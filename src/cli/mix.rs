@@ -60,6 +60,10 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// AAF: write track gain into each clip's gain instead of a track-level
+    /// (slot) gain, for applications that ignore track gain on import.
+    #[arg(long)]
+    pub aaf_clip_gain: bool,
 }
 
 impl Args {
@@ -80,6 +84,7 @@ impl Args {
             json: false,
             dry_run: false,
             jobs: None,
+            aaf_clip_gain: false,
         }
     }
 }
@@ -307,8 +312,14 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
             timings: clock.laps,
         });
     }
-    let (bytes, report) =
-        crate::writeback::write_session(&session, &plan.edits(), seed_of(&args.session))?;
+    let (bytes, report) = crate::writeback::write_session(
+        &session,
+        &plan.edits(),
+        seed_of(&args.session),
+        &crate::writeback::WriteOptions {
+            aaf_clip_gain: args.aaf_clip_gain,
+        },
+    )?;
     if let Some(p) = &args.preview {
         match &mix_audio {
             Some(m) => write_wav(

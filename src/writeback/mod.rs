@@ -89,6 +89,14 @@ pub struct WriteReport {
 /// can find them and a re-run updates them instead of adding more.
 pub const FX_PREFIX: &str = "premix";
 
+/// Choices a writer offers.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// AAF: put track gain into every clip's gain instead of a slot-level
+    /// gain, for applications that ignore track gain on import.
+    pub aaf_clip_gain: bool,
+}
+
 /// The mixed session's bytes: `edits` applied to the file `session` was
 /// read from (re-read here, so the edit starts from the exact bytes), with
 /// what the writer did. `seed` makes new identifiers deterministic.
@@ -96,6 +104,7 @@ pub fn write_session(
     session: &Session,
     edits: &Edits,
     seed: u64,
+    options: &WriteOptions,
 ) -> anyhow::Result<(Vec<u8>, WriteReport)> {
     let cannot = || format!("{}: cannot apply the mix", session.path.display());
     match session.format {
@@ -105,6 +114,8 @@ pub fn write_session(
             Ok((doc.to_bytes(), report))
         }
         Format::Als => als::write(session, edits, seed).with_context(cannot),
-        Format::Aaf => aaf::write(session, edits, seed).with_context(cannot),
+        Format::Aaf => {
+            aaf::write_with(session, edits, seed, options.aaf_clip_gain).with_context(cannot)
+        }
     }
 }
