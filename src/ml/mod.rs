@@ -6,4 +6,6 @@
 //! * [`f0`]: the F0 estimator the analysis uses: pYIN, neural, or the
 //!   ensemble of both, with a one-notice fallback to pYIN.
 
+pub mod crepe;
+pub mod f0;
 pub mod runtime;
