@@ -365,46 +365,67 @@ const USL: [[f64; 8]; 18] = [
 /// the pattern) from the 28 third-octave band intensities in units of
 /// I_REF (i.e. 10^(L/10) for band levels L in dB SPL).
 pub fn core_loudness_from_intensities(rel: &[f64; BANDS], field: Field) -> [f64; 21] {
+    let t = tables();
     // Low-frequency corrections (Table A.3) of the 11 bands up to 250 Hz,
-    // summed into the first three critical bands.
+    // summed into the first three critical bands. The level-range test
+    // L > RAP − DLL is made on intensities (no logarithm per step).
     let mut cbi = [0f64; 3];
     for (i, &ri) in rel.iter().take(11).enumerate() {
-        let level = 10.0 * ri.max(0.0).log10();
         let mut k = 0;
-        while k < 7 && level > RAP[k] - DLL[k][i] {
+        while k < 7 && ri > t.rap_thr[k][i] {
             k += 1;
         }
-        let corr = ri * 10f64.powf(DLL[k][i] / 10.0);
         let g = match i {
             0..=5 => 0,
             6..=8 => 1,
             _ => 2,
         };
-        cbi[g] += corr;
+        cbi[g] += ri * t.dll_gain[k][i];
     }
+    let f = usize::from(field == Field::Diffuse);
     let mut nm = [0f64; 21];
     for (i, n) in nm.iter_mut().take(20).enumerate() {
-        // Excitation level as an intensity ratio (no dB round trip needed
-        // above the first three bands).
         let intensity = if i < 3 { cbi[i] } else { rel[i + 8] };
-        if intensity <= 0.0 || intensity.is_nan() {
-            continue;
-        }
-        let mut le = 10.0 * intensity.log10() - A0[i];
-        if field == Field::Diffuse {
-            le += DDF[i];
-        }
-        if le > LTQ[i] {
-            le -= DCB[i];
-            let mp1 = 0.0635 * 10f64.powf(0.025 * LTQ[i]);
-            let mp2 = (0.75 + 0.25 * 10f64.powf(0.1 * (le - LTQ[i]))).powf(0.25) - 1.0;
-            *n = (mp1 * mp2).max(0.0);
+        // Excitation over threshold, 10^((L_E − LTQ)/10) with
+        // L_E = L − A0 (+ DDF): the test L_E > LTQ and the formula
+        // N' = 0.0635·10^(0.025·LTQ)·((0.75 + 0.25·10^((L_E − DCB − LTQ)/10))^0.25 − 1)
+        // in intensity ratios.
+        let over = intensity * t.over_thr[f][i];
+        if over > 1.0 {
+            let r = over * t.dcb_gain[i];
+            *n = (t.mp1[i] * ((0.75 + 0.25 * r).sqrt().sqrt() - 1.0)).max(0.0);
         }
     }
     // Correction of the lowest critical band.
     let corr = (0.4 + 0.32 * nm[0].powf(0.2)).min(1.0);
     nm[0] *= corr;
     nm
+}
+
+/// Annex A tables turned into the intensity ratios the core loudness uses.
+struct Tables {
+    rap_thr: [[f64; 11]; 8],
+    dll_gain: [[f64; 11]; 8],
+    /// Per field (free, diffuse): 10^((−A0 (+DDF) − LTQ)/10).
+    over_thr: [[f64; 20]; 2],
+    dcb_gain: [f64; 20],
+    mp1: [f64; 20],
+}
+
+fn tables() -> &'static Tables {
+    static T: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let p = |db: f64| 10f64.powf(db / 10.0);
+        Tables {
+            rap_thr: std::array::from_fn(|k| std::array::from_fn(|i| p(RAP[k] - DLL[k][i]))),
+            dll_gain: std::array::from_fn(|k| std::array::from_fn(|i| p(DLL[k][i]))),
+            over_thr: std::array::from_fn(|f| {
+                std::array::from_fn(|i| p(-A0[i] + if f == 1 { DDF[i] } else { 0.0 } - LTQ[i]))
+            }),
+            dcb_gain: std::array::from_fn(|i| p(-DCB[i])),
+            mp1: std::array::from_fn(|i| 0.0635 * 10f64.powf(0.025 * LTQ[i])),
+        }
+    })
 }
 
 /// Core loudness from third-octave levels in dB SPL.
@@ -762,6 +783,7 @@ pub struct TimeVaryingMeter {
     field: Field,
     bank: FilterBank,
     smooth_a1: [f64; BANDS],
+    smooth_b0: [f64; BANDS],
     smooth: [[f64; BANDS]; 3],
     phase: usize,
     nl: NlCoeffs,
@@ -790,6 +812,7 @@ impl TimeVaryingMeter {
             field,
             bank: FilterBank::new(),
             smooth_a1,
+            smooth_b0: smooth_a1.map(|a| 1.0 - a),
             smooth: [[0.0; BANDS]; 3],
             phase: 0,
             nl: NlCoeffs::new(),
@@ -810,9 +833,10 @@ impl TimeVaryingMeter {
             self.bank.process(f64::from(x), &mut out);
             // Squaring and three first-order low-passes (y = b0·x + a1·y).
             let a1 = &self.smooth_a1;
+            let b0s = &self.smooth_b0;
             let [s0, s1, s2] = &mut self.smooth;
             for b in 0..BANDS {
-                let b0 = 1.0 - a1[b];
+                let b0 = b0s[b];
                 s0[b] = b0 * out[b] * out[b] + a1[b] * s0[b];
                 s1[b] = b0 * s0[b] + a1[b] * s1[b];
                 s2[b] = b0 * s1[b] + a1[b] * s2[b];

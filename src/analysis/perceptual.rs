@@ -12,7 +12,7 @@
 //! `models/perceptual/README.md` and BENCHMARKS.md.
 //!
 //! # Cost
-//! One real FFT of `n_fft` (≈ 170 ms: 8192 at 48 kHz) per `hop` (a quarter
+//! One real FFT of `n_fft` (≈ 170 ms: 8192 at 48 kHz) per `hop` (half a
 //! frame) of the mono mix, a band sum over the bins, and per frame the
 //! 28-band core loudness and slopes. In `premix analyze` it runs on the
 //! kept slots only (≤ 32 s per track), so its cost does not grow with the
@@ -48,7 +48,7 @@ impl Default for EstimatorConfig {
     fn default() -> Self {
         EstimatorConfig {
             frame_s: 0.17,
-            overlap: 4,
+            overlap: 2,
             percentile: 95.0,
             calibration: Calibration::default(),
             field: Field::Free,
@@ -83,7 +83,7 @@ pub struct BandFrames {
     n_fft: usize,
     hop: usize,
     /// Per bin, the bands it feeds and the power weight |H_b(f)|² of the
-    /// standard's band filter at the bin's frequency (weights below −70 dB
+    /// standard's band filter at the bin's frequency (weights below −60 dB
     /// of the band's peak left out).
     weights: Vec<Vec<(usize, f64)>>,
     window: Vec<f32>,
@@ -107,7 +107,7 @@ impl BandFrames {
                 }
                 (0..BANDS)
                     .map(|b| (b, iso532::band_power_response(b, f)))
-                    .filter(|&(_, w)| w > 1e-7)
+                    .filter(|&(_, w)| w > 1e-6)
                     .collect()
             })
             .collect();
