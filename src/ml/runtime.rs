@@ -282,11 +282,26 @@ pub struct TensorSpec {
 }
 
 /// A loaded, checked model with one `f32` input and one `f32` output.
+///
+/// `ort`'s `Session::run` needs `&mut`, so concurrent callers (the analysis
+/// runs tracks in parallel) each take a session from a pool, made on demand
+/// from the checked bytes and returned after the run: as many sessions as
+/// simultaneous callers, never a lock held during inference.
 pub struct Model {
     path: PathBuf,
     input: TensorSpec,
     output: TensorSpec,
-    session: Mutex<Session>,
+    env: Environment,
+    bytes: Vec<u8>,
+    pool: Mutex<Vec<Session>>,
+}
+
+fn new_session(env: &Environment, bytes: &[u8]) -> Result<Session, String> {
+    // One intra-op thread: premix analyses tracks in parallel already.
+    Session::builder(env)
+        .and_then(|b| b.with_intra_threads(1).map_err(Into::into))
+        .and_then(|mut b| b.commit_from_memory(bytes))
+        .map_err(|e| format!("ONNX Runtime refused it: {e}"))
 }
 
 fn check_io(
@@ -353,18 +368,16 @@ impl Model {
                 md_path.display()
             )));
         }
-        // One intra-op thread: premix analyses tracks in parallel already.
-        let session = Session::builder(env)
-            .and_then(|b| b.with_intra_threads(1).map_err(Into::into))
-            .and_then(|mut b| b.commit_from_memory(&bytes))
-            .map_err(|e| err(format!("ONNX Runtime refused it: {e}")))?;
+        let session = new_session(env, &bytes).map_err(err)?;
         check_io(path, "input", session.inputs(), &input)?;
         check_io(path, "output", session.outputs(), &output)?;
         Ok(Model {
             path: path.to_path_buf(),
             input,
             output,
-            session: Mutex::new(session),
+            env: env.clone(),
+            bytes,
+            pool: Mutex::new(vec![session]),
         })
     }
 
@@ -382,21 +395,41 @@ impl Model {
         };
         let tensor = Tensor::from_array((shape.to_vec(), data.into_boxed_slice()))
             .map_err(|e| err(e.to_string()))?;
-        let mut session = self
-            .session
+        let taken = self
+            .pool
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let outputs = session
-            .run(ort::inputs![self.input.name => tensor])
-            .map_err(|e| err(e.to_string()))?;
-        let (oshape, values) = outputs[self.output.name]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| err(e.to_string()))?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let mut session = match taken {
+            Some(s) => s,
+            None => new_session(&self.env, &self.bytes).map_err(err)?,
+        };
+        let result = Self::run_on(&mut session, &self.input, &self.output, tensor).map_err(err);
+        self.pool
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(session);
+        let (oshape, values) = result?;
         let oshape = oshape
             .iter()
             .map(|&d| usize::try_from(d).map_err(|_| err(format!("negative output dimension {d}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((oshape, values.to_vec()))
+        Ok((oshape, values))
+    }
+
+    fn run_on(
+        session: &mut Session,
+        input: &TensorSpec,
+        output: &TensorSpec,
+        tensor: Tensor<f32>,
+    ) -> Result<(Vec<i64>, Vec<f32>), String> {
+        let outputs = session
+            .run(ort::inputs![input.name => tensor])
+            .map_err(|e| e.to_string())?;
+        let (shape, values) = outputs[output.name]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| e.to_string())?;
+        Ok((shape.to_vec(), values.to_vec()))
     }
 }
 

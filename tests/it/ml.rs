@@ -253,7 +253,30 @@ fn neural_and_fallback_paths() {
         assert_eq!(out.fallback.as_ref(), Some(&e));
     }
 
+    // One notice per process: the fallbacks above printed it (or an earlier
+    // test did); it is never printed again.
+    assert!(!premix::ml::runtime::notice_once(&e, "using pYIN for F0"));
+
     let Some(crepe) = crepe() else { return };
+    // Concurrent callers (tracks analysed in parallel) get the same frames
+    // as one caller: each run takes its own session from the pool.
+    let alone = crepe
+        .track(&slots[0], rate, &CrepeConfig::default())
+        .unwrap();
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    crepe
+                        .track(&slots[0], rate, &CrepeConfig::default())
+                        .unwrap()
+                })
+            })
+            .collect();
+        for h in hs {
+            assert_eq!(h.join().unwrap(), alone);
+        }
+    });
     for est in [F0Estimator::Neural, F0Estimator::Ensemble] {
         let out = analyze_with(&slots, rate, &cfg, gate, est, Ok(crepe.clone()));
         assert_eq!(out.used, est);
@@ -402,4 +425,61 @@ fn ensemble_report() {
         let med = pitch::median(&mut abs).unwrap();
         eprintln!("{label}: median |error| {med:.2} cents, {over50} notes off by > 50 cents (of which {none} without F0)");
     }
+}
+
+/// Run as a child of `no_runtime_gives_one_notice_and_pyin` only (with
+/// `PREMIX_ORT_DYLIB` at a missing file): the default discovery path, two
+/// tracks asking for the neural estimator.
+#[test]
+#[ignore = "child process of no_runtime_gives_one_notice_and_pyin"]
+fn fallback_child() {
+    if std::env::var_os("PREMIX_ML_CHILD").is_none() {
+        return;
+    }
+    let rate = 44_100;
+    let cfg = PitchConfig::default();
+    for f0 in [110.0, 220.0] {
+        let slots = vec![note(f0, rate, 1.0, 6, 0.0)];
+        for est in [F0Estimator::Neural, F0Estimator::Ensemble] {
+            let out = premix::ml::f0::analyze(&slots, rate, &cfg, 1e-6, est);
+            assert_eq!(out.used, F0Estimator::Pyin);
+            assert!(matches!(out.fallback, Some(MlError::NoRuntime { .. })));
+            assert_eq!(out.stats, pitch::analyze(&slots, rate, &cfg, 1e-6));
+        }
+    }
+}
+
+/// A user without ONNX Runtime: premix (the library's default search, in a
+/// fresh process) falls back to pYIN and says so once, however many tracks.
+#[test]
+fn no_runtime_gives_one_notice_and_pyin() {
+    let dir = tempdir();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "ml::fallback_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PREMIX_ML_CHILD", "1")
+        .env(
+            "PREMIX_ORT_DYLIB",
+            dir.path().join("missing/libonnxruntime.so"),
+        )
+        .env_remove("ORT_DYLIB_PATH")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test did not run:\n{stdout}"
+    );
+    assert_eq!(stderr.matches("using pYIN for F0").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("PREMIX_ORT_DYLIB") && stderr.contains("missing/libonnxruntime.so"),
+        "{stderr}"
+    );
 }
