@@ -37,6 +37,15 @@ pub fn write_atomic(
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    // A temporary file is created private (0600); the result is an ordinary
+    // document, readable as any file the user saves would be.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("{}: cannot set permissions", dest.display()))?;
+    }
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("{}: write failed", dest.display()))?;
@@ -83,4 +92,29 @@ pub fn write_wav(
         w.finalize()?;
     }
     write_atomic(dest, bytes.get_ref(), input, overwrite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_files_are_ordinary_documents_and_never_replace_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.RPP");
+        write_atomic(&dest, b"one", None, false).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"one");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644, "not the private temp file's mode");
+        }
+        let err = write_atomic(&dest, b"two", None, false).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+        write_atomic(&dest, b"two", None, true).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"two");
+        let err = write_atomic(&dest, b"three", Some(&dest), true).unwrap_err();
+        assert!(err.to_string().contains("input"), "{err}");
+    }
 }

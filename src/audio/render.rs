@@ -76,13 +76,13 @@ impl TrackRender {
         Buffer::new(self.sample_rate, planes)
     }
 
-    /// Adds the track into a stereo bus that starts at timeline frame 0,
-    /// with gains `(left, right)`; a mono track feeds both sides. Frames
-    /// outside the bus are dropped.
-    pub fn add_to(&self, gains: (f32, f32), left: &mut [f32], right: &mut [f32]) {
+    /// Adds the track into a stereo bus whose first frame is timeline frame
+    /// `origin`, with gains `(left, right)`; a mono track feeds both sides.
+    /// Frames outside the bus are dropped.
+    pub fn add_to(&self, origin: i64, gains: (f32, f32), left: &mut [f32], right: &mut [f32]) {
         let (gl, gr) = gains;
         let len = left.len().min(right.len());
-        let mut t = self.start;
+        let mut t = self.start - origin;
         self.play(super::BLOCK_FRAMES, &mut |block| {
             let n = block[0].len();
             let (l, r) = if block.len() > 1 {

@@ -51,7 +51,7 @@ pub fn render_stems(
 ) -> (Vec<Stem>, Vec<String>) {
     // Prepare every member's render once to know the common length.
     let mut warnings = Vec::new();
-    let mut end = 0i64;
+    let (mut start, mut end) = (i64::MAX, 0i64);
     let mut prepared: Vec<Vec<(usize, crate::audio::TrackRender)>> = Vec::new();
     for g in &grouping.groups {
         let mut renders = Vec::new();
@@ -59,6 +59,7 @@ pub fn render_stems(
             let track = &session.tracks[gt.index];
             match render_track(track, rate, cache) {
                 Ok((r, _)) if !r.clips.is_empty() => {
+                    start = start.min(r.start);
                     end = end.max(r.end);
                     renders.push((gt.index, r));
                 }
@@ -68,7 +69,8 @@ pub fn render_stems(
         }
         prepared.push(renders);
     }
-    let len = end.max(0) as usize;
+    let origin = stem_origin(start, rate);
+    let len = (end - origin).max(0) as usize;
     let stems = grouping
         .groups
         .par_iter()
@@ -81,7 +83,7 @@ pub fn render_stems(
                 let gain = balance.new_gain(index).unwrap_or(track.volume);
                 let (gl, gr) = pan_gains(track.pan);
                 let (gl, gr) = ((gain * gl) as f32, (gain * gr) as f32);
-                render.add_to((gl, gr), &mut left, &mut right);
+                render.add_to(origin, (gl, gr), &mut left, &mut right);
             }
             let member_classes: Vec<Class> = g.tracks.iter().map(|t| t.class).collect();
             Stem {
@@ -95,6 +97,19 @@ pub fn render_stems(
         })
         .collect();
     (stems, warnings)
+}
+
+/// The timeline frame stems (and `premix render`) start at, given the
+/// earliest clip start: the session's time 0, unless the music starts more
+/// than a minute in (Pro Tools' one-hour lead-in, say), where holding the
+/// silence in memory would be waste; then the first clip's start.
+pub fn stem_origin(first_clip: i64, rate: u32) -> i64 {
+    const LEAD_IN_KEPT_S: i64 = 60;
+    if first_clip != i64::MAX && first_clip > LEAD_IN_KEPT_S * i64::from(rate) {
+        first_clip
+    } else {
+        0
+    }
 }
 
 fn dominant(classes: &[Class]) -> Class {

@@ -222,9 +222,37 @@ fn check(stems: &[Stem]) -> Result<u32, FitError> {
 
 /// The excerpt segments of the stems' timeline.
 fn stem_segments(stems: &[Stem], cfg: &FitConfig) -> Vec<(usize, usize)> {
-    let len = stems.iter().map(|s| s.audio.len()).max().unwrap_or(0);
     let sr = stems.first().map_or(48000, |s| s.audio.sample_rate);
-    style::analysis_segments(len, sr, cfg.analysis_seconds, cfg.segments)
+    let planes: Vec<&[f32]> = stems
+        .iter()
+        .flat_map(|s| [&s.audio.left[..], &s.audio.right[..]])
+        .collect();
+    segments_in_active_range(&planes, sr, cfg)
+}
+
+/// The excerpt's segments, spread over the part of the timeline where any
+/// of `planes` is not silent: a session whose music starts after a long
+/// silence (Pro Tools' one-hour lead-in, say) is measured on its music.
+fn segments_in_active_range(planes: &[&[f32]], sr: u32, cfg: &FitConfig) -> Vec<(usize, usize)> {
+    // −120 dBFS: below any recorded signal, above float noise.
+    const SILENCE: f32 = 1e-6;
+    let len = planes.iter().map(|p| p.len()).max().unwrap_or(0);
+    let first = planes
+        .iter()
+        .filter_map(|p| p.iter().position(|x| x.abs() > SILENCE))
+        .min();
+    let last = planes
+        .iter()
+        .filter_map(|p| p.iter().rposition(|x| x.abs() > SILENCE))
+        .max();
+    let (a, b) = match (first, last) {
+        (Some(a), Some(b)) if b >= a => (a, b + 1),
+        _ => (0, len),
+    };
+    style::analysis_segments(b - a, sr, cfg.analysis_seconds, cfg.segments)
+        .into_iter()
+        .map(|(s, n)| (s + a, n))
+        .collect()
 }
 
 /// Render the excerpt `segments` of the mix (each with up to 0.5 s of
@@ -265,11 +293,10 @@ pub fn measure(stems: &[Stem], params: &ConsoleParams, cfg: &FitConfig) -> Featu
 /// The AF features of the reference, measured on an excerpt as long as the
 /// fit's.
 pub fn reference_features(reference: &StereoBuffer, cfg: &FitConfig) -> Features {
-    let segs = style::analysis_segments(
-        reference.len(),
+    let segs = segments_in_active_range(
+        &[&reference.left, &reference.right],
         reference.sample_rate,
-        cfg.analysis_seconds,
-        cfg.segments,
+        cfg,
     );
     style::features_of_segments(
         &reference.left,

@@ -58,7 +58,8 @@ pub struct Rendered {
 }
 
 /// Renders `session` at `rate` with the plugin `chains`. The mix starts at
-/// the session's time 0 and ends with the last clip (no tail).
+/// the session's time 0 (or at the first clip after a lead-in of over a
+/// minute, as the stems do) and ends with the last clip (no tail).
 pub fn render_session(session: &Session, chains: &Chains, rate: u32) -> Rendered {
     let mut warnings = chains.warnings.clone();
     let cache = MediaCache::new(
@@ -108,13 +109,16 @@ pub fn render_session(session: &Session, chains: &Chains, rate: u32) -> Rendered
             })
         })
         .collect();
-    let len = renders
+    let end = renders.iter().flatten().map(|r| r.end).max().unwrap_or(0);
+    let first = renders
         .iter()
         .flatten()
-        .map(|r| r.end)
-        .max()
-        .unwrap_or(0)
-        .max(0) as usize;
+        .map(|r| r.start)
+        .min()
+        .unwrap_or(i64::MAX);
+    // The same origin as the stems, so a render lines up with the preview.
+    let origin = crate::balance::stems::stem_origin(first, rate);
+    let len = (end - origin).max(0) as usize;
 
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut top = Vec::new();
@@ -132,6 +136,7 @@ pub fn render_session(session: &Session, chains: &Chains, rate: u32) -> Rendered
         chains,
         renders: &renders,
         children: &children,
+        origin,
         len,
         rate,
     };
@@ -153,6 +158,7 @@ struct Ctx<'a> {
     chains: &'a Chains,
     renders: &'a [Option<TrackRender>],
     children: &'a [Vec<usize>],
+    origin: i64,
     len: usize,
     rate: u32,
 }
@@ -183,7 +189,7 @@ impl Ctx<'_> {
         let chain = self.chains.tracks.get(t).map_or(&[][..], Vec::as_slice);
         if chain.is_empty() && self.children[t].is_empty() {
             if let Some(r) = &self.renders[t] {
-                r.add_to(gains, left, right);
+                r.add_to(self.origin, gains, left, right);
             }
             return;
         }
@@ -193,7 +199,7 @@ impl Ctx<'_> {
             self.sum(&self.children[t])
         };
         if let Some(own) = &self.renders[t] {
-            own.add_to((1.0, 1.0), &mut l, &mut r);
+            own.add_to(self.origin, (1.0, 1.0), &mut l, &mut r);
         }
         run_chain(chain, self.rate, &mut l, &mut r);
         let (gl, gr) = gains;
