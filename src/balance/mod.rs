@@ -106,7 +106,7 @@ impl Default for BalanceConfig {
     fn default() -> Self {
         BalanceConfig {
             // The fast perceptual estimator: on generated sessions it leaves
-            // a mean within-group SD of 0.74 dB of gain that ISO 532-1 still
+            // a mean within-group SD of 0.76 dB of gain that ISO 532-1 still
             // asks for, against 2.35–2.54 dB for lufs/f0band/centroid
             // (BENCHMARKS.md, issue 10).
             measure: Measure::Perceptual,
