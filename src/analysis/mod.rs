@@ -128,6 +128,9 @@ pub struct Config {
     pub calibration: iso532::Calibration,
     /// The fast estimator's settings.
     pub estimator: perceptual::EstimatorConfig,
+    /// Which F0 estimator the pitch statistics use (pYIN by default: the
+    /// neural one needs ONNX Runtime and costs ~50× more; see BENCHMARKS.md).
+    pub f0: crate::ml::f0::F0Estimator,
 }
 
 impl Default for Config {
@@ -146,6 +149,7 @@ impl Default for Config {
             iso532_max_slots: Some(32),
             calibration: iso532::Calibration::default(),
             estimator: perceptual::EstimatorConfig::default(),
+            f0: crate::ml::f0::F0Estimator::Pyin,
         }
     }
 }
@@ -259,7 +263,7 @@ pub fn analyze(src: &dyn Source, cfg: &Config) -> Analysis {
     // Sampled statistics on the kept slots (mono mix).
     let slots = p1.capture.finish();
     let spec = spectral::analyze(&slots, rate, cfg.n_fft, cfg.n_fft / 2, gate);
-    let pitch = pitch::analyze(&slots, rate, &cfg.pitch, gate);
+    let pitch = crate::ml::f0::analyze(&slots, rate, &cfg.pitch, gate, cfg.f0).stats;
     let percussiveness = percussiveness(&slots, rate, gate);
     let perceptual_lufs = {
         let mut ecfg = cfg.estimator.clone();

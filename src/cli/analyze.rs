@@ -66,6 +66,10 @@ pub struct Args {
     /// bounded sample (slower on long tracks, same numbers within 1 %).
     #[arg(long)]
     pub full_stats: bool,
+    /// F0 estimator: pyin, neural (CREPE tiny through ONNX Runtime) or
+    /// ensemble (both, frame by frame). Without ONNX Runtime, a notice and pYIN.
+    #[arg(long, value_enum, default_value_t = crate::ml::f0::F0Estimator::Pyin)]
+    pub f0: crate::ml::f0::F0Estimator,
     /// Print the wall time and throughput on stderr when done.
     #[arg(long)]
     pub timing: bool,
@@ -109,6 +113,7 @@ pub fn run(args: Args) -> Result<u8> {
             },
             order: args.order,
         },
+        f0: args.f0,
         max_slots: if args.full_stats {
             None
         } else {

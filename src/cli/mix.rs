@@ -36,9 +36,15 @@ pub struct Args {
     /// Ignore the session's folders when grouping.
     #[arg(long)]
     pub ignore_folders: bool,
-    /// Loudness measure stage 1 balances.
-    #[arg(long, value_enum, default_value_t = Measure::F0band)]
+    /// Loudness measure stage 1 balances. `perceptual` (the default) is a
+    /// fast ISO 532-1 estimate: on generated sessions it leaves the least
+    /// loudness difference inside groups by ISO 532-1 (BENCHMARKS.md).
+    #[arg(long, value_enum, default_value_t = Measure::Perceptual)]
     pub loudness: Measure,
+    /// F0 estimator for the refined loudness: pyin, neural (CREPE tiny
+    /// through ONNX Runtime) or ensemble. Without ONNX Runtime, a notice and pYIN.
+    #[arg(long, value_enum, default_value_t = crate::ml::f0::F0Estimator::Pyin)]
+    pub f0: crate::ml::f0::F0Estimator,
     /// Add the per-class level offsets of the knowledge-engineering table.
     #[arg(long)]
     pub class_offsets: bool,
@@ -76,8 +82,9 @@ impl Args {
             force: false,
             rules: None,
             ignore_folders: false,
-            loudness: Measure::F0band,
+            loudness: Measure::Perceptual,
             class_offsets: false,
+            f0: crate::ml::f0::F0Estimator::Pyin,
             stems: None,
             preview: None,
             report: None,
@@ -187,7 +194,10 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
     let rate = session
         .sample_rate
         .unwrap_or(crate::analysis::session::DEFAULT_RATE);
-    let mut cfg = Config::default();
+    let mut cfg = Config {
+        f0: args.f0,
+        ..Config::default()
+    };
     if args.loudness == Measure::Centroid {
         cfg.refined.band = Band::Centroid;
     }
