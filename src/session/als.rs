@@ -128,14 +128,40 @@ pub fn from_document(doc: &Document, path: &Path) -> Result<Session, Error> {
             .into_iter()
             .map(|d| device_label(doc, d))
             .collect();
-        let clips = if lt.kind == TrackKind::Audio {
+        let live_clips = if lt.kind == TrackKind::Audio {
             doc.arrangement_clips(lt.element)
-                .iter()
-                .map(|c| clip(c, spb, &finder, index, &lt.name, &mut warnings))
-                .collect()
         } else {
             Vec::new()
         };
+        let clips = live_clips
+            .iter()
+            .map(|c| clip(c, spb, &finder, index, &lt.name, &mut warnings))
+            .collect();
+        let who = format!("track {} '{}'", index + 1, lt.name);
+        let warped = live_clips
+            .iter()
+            .filter(|c| c.is_warped == Some(true))
+            .count();
+        if warped > 0 {
+            warnings.push(Warning {
+                track: Some(index),
+                message: format!(
+                    "{who}: {warped} warped clip(s); premix plays their samples at their own speed (warp markers are not modelled)"
+                ),
+            });
+        }
+        let looped = live_clips
+            .iter()
+            .filter(|c| c.loop_on == Some(true))
+            .count();
+        if looped > 0 {
+            warnings.push(Warning {
+                track: Some(index),
+                message: format!(
+                    "{who}: {looped} looped clip(s); premix plays each sample once from the clip start"
+                ),
+            });
+        }
         if !doc.session_clips(lt.element).is_empty() {
             warnings.push(Warning {
                 track: Some(index),
@@ -230,20 +256,6 @@ fn clip(
     let end_beats = c.current_end.unwrap_or(start_beats).max(start_beats);
     let warped = c.is_warped.unwrap_or(false);
     let offset = c.loop_start.unwrap_or(0.0) + c.start_relative.unwrap_or(0.0);
-    if warped {
-        warnings.push(Warning {
-            track: Some(track),
-            message: format!(
-                "{who}: warped; premix plays the sample at its own speed (warp markers are not modelled)"
-            ),
-        });
-    }
-    if c.loop_on == Some(true) {
-        warnings.push(Warning {
-            track: Some(track),
-            message: format!("{who}: looped; premix plays the sample once from the clip start"),
-        });
-    }
     let pitch = c.pitch_coarse.unwrap_or(0.0) + c.pitch_fine.unwrap_or(0.0) / 100.0;
     let written = c.file_ref.as_ref().and_then(|f| {
         f.relative_path
