@@ -798,3 +798,47 @@ fn render_of_a_written_live_set_equals_the_preview() {
     assert!(level_db.abs() < 0.1, "level differs by {level_db} dB");
     assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
 }
+
+/// A Live 8 set reads, but writing it is refused with Live's reason and the
+/// file's name; a broken set is an error naming the file, never a panic.
+#[test]
+fn live8_is_read_only_and_broken_sets_are_errors() {
+    let Some(dir) = corpus("als") else { return };
+    let set = dir.join("dawtool_live8-patch-markers-noauto.als");
+    let session = premix::session::read(&set).unwrap();
+    assert_eq!(session.tracks.len(), 19);
+    let err = premix::writeback::write_session(
+        &session,
+        &Edits {
+            track_gain_db: vec![(1, -3.0)],
+            ..Edits::default()
+        },
+        1,
+        &Default::default(),
+    )
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("dawtool_live8") && msg.contains("Live 8"),
+        "{msg}"
+    );
+
+    let tmp = tempdir();
+    let bytes = std::fs::read(dir.join("dawtool_example-120.als")).unwrap();
+    for (name, data) in [
+        ("truncated.als", bytes[..bytes.len() / 2].to_vec()),
+        (
+            "plain.als",
+            b"<?xml version=\"1.0\"?>\n<NotLive />\n".to_vec(),
+        ),
+        ("empty.als", Vec::new()),
+    ] {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, data).unwrap();
+        let o = premix().arg("inspect").arg(&p).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{name} was accepted");
+        assert!(stderr.contains(name), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+}
