@@ -7,8 +7,8 @@
 //! - Each group gets a `GroupTrack`: an existing group that holds exactly
 //!   the group's tracks with audio (or one premix wrote before) is reused;
 //!   otherwise a new one, named after the group, is inserted before the
-//!   group's first track and the members that share that track's parent
-//!   move under it (`TrackGroupId`, `AudioOut/GroupTrack`).
+//!   first of the members that share the most common parent, and those
+//!   move under it (the others keep their place, with a warning) (`TrackGroupId`, `AudioOut/GroupTrack`).
 //! - A group (and the master/main track) carries its gain and pan on its
 //!   mixer and an **EQ Eight** (`Eq8`) then a **Compressor** (`Compressor2`)
 //!   in its device chain, named `premix EQ` and `premix Comp` (the devices'
@@ -132,7 +132,21 @@ pub fn apply(doc: &mut Document, session: &Session, edits: &Edits) -> Result<Wri
                 ));
                 continue;
             };
-            let parent = session.tracks[first].parent;
+            // The new group goes where most members are (top level or one
+            // enclosing group); the others keep their place.
+            let mut parents: Vec<(Option<usize>, usize)> = Vec::new();
+            for &m in &members {
+                let p = session.tracks[m].parent;
+                match parents.iter_mut().find(|(q, _)| *q == p) {
+                    Some((_, n)) => *n += 1,
+                    None => parents.push((p, 1)),
+                }
+            }
+            let best = parents.iter().map(|(_, n)| *n).max().unwrap_or(0);
+            let parent = parents
+                .iter()
+                .find(|(_, n)| *n == best)
+                .map_or(session.tracks[first].parent, |(p, _)| *p);
             let (top, other): (Vec<usize>, Vec<usize>) = members
                 .iter()
                 .partition(|&&m| session.tracks[m].parent == parent);
