@@ -53,10 +53,16 @@ pub fn render_stems(
     let mut warnings = Vec::new();
     let (mut start, mut end) = (i64::MAX, 0i64);
     let mut prepared: Vec<Vec<(usize, crate::audio::TrackRender)>> = Vec::new();
+    let audible = audible(session);
     for g in &grouping.groups {
         let mut renders = Vec::new();
         for gt in &g.tracks {
             let track = &session.tracks[gt.index];
+            // A muted track (or one in a muted folder) is silent in the DAW,
+            // so it is silent in the stem too.
+            if !audible[gt.index] {
+                continue;
+            }
             match render_track(track, rate, cache) {
                 Ok((r, _)) if !r.clips.is_empty() => {
                     start = start.min(r.start);
@@ -97,6 +103,15 @@ pub fn render_stems(
         })
         .collect();
     (stems, warnings)
+}
+
+/// Which tracks sound: not muted, with no muted folder above them.
+pub fn audible(session: &Session) -> Vec<bool> {
+    let mut audible = vec![true; session.tracks.len()];
+    for (i, t) in session.tracks.iter().enumerate() {
+        audible[i] = !t.mute && t.parent.is_none_or(|p| p < i && audible[p]);
+    }
+    audible
 }
 
 /// The timeline frame stems (and `premix render`) start at, given the

@@ -126,9 +126,11 @@ pub fn run(args: Args) -> Result<u8> {
         ..RunOptions::default()
     };
     let is_session = |p: &PathBuf| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("rpp"))
+        p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            ["rpp", "als", "aaf"]
+                .iter()
+                .any(|x| e.eq_ignore_ascii_case(x))
+        })
     };
     let session_path = match args.inputs.as_slice() {
         [one] if is_session(one) => Some(one.clone()),

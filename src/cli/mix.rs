@@ -299,10 +299,33 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         let reference = super::stage2::load_reference(ref_path, rate)?;
         // Stage 1's stems are not needed after this: move, do not copy.
         let cstems = super::stage2::console_stems(std::mem::take(&mut stems));
-        let (params, data) = super::stage2::run(&mut plan, &cstems, ref_path, &reference)?;
-        report_data = data;
-        if args.preview.is_some() {
-            mix_audio = Some(super::stage2::render_mix(&cstems, &params));
+        match super::stage2::run(&mut plan, &cstems, ref_path, &reference) {
+            Ok((params, data)) => {
+                report_data = data;
+                if args.preview.is_some() {
+                    mix_audio = Some(super::stage2::render_mix(&cstems, &params));
+                }
+            }
+            // Audio too short or too quiet for the style features (under a
+            // 400 ms loudness block, say): stage 1 stands, with a warning.
+            Err(e)
+                if e.chain().any(|c| {
+                    matches!(
+                        c.downcast_ref::<crate::mix::fit::FitError>(),
+                        Some(crate::mix::fit::FitError::SilentStems)
+                    )
+                }) =>
+            {
+                plan.warnings.push(format!(
+                    "stage 2 skipped: the stems are too short or too quiet to measure against {}",
+                    ref_path.display()
+                ));
+                if args.preview.is_some() {
+                    let neutral = crate::mix::console::ConsoleParams::neutral(&cstems);
+                    mix_audio = Some(super::stage2::render_mix(&cstems, &neutral));
+                }
+            }
+            Err(e) => return Err(e),
         }
     }
 

@@ -73,10 +73,7 @@ pub fn render_session(session: &Session, chains: &Chains, rate: u32) -> Rendered
     let n = session.tracks.len();
 
     // Which tracks sound: not muted, no muted folder above them.
-    let mut audible = vec![true; n];
-    for (i, t) in session.tracks.iter().enumerate() {
-        audible[i] = !t.mute && t.parent.is_none_or(|p| p < i && audible[p]);
-    }
+    let audible = crate::balance::stems::audible(session);
     if session.tracks.iter().any(|t| t.solo) {
         warnings.push("solo is not rendered: every unmuted track plays".into());
     }
