@@ -497,3 +497,66 @@ fn written_bus_with_eq_and_compressor_renders_like_the_console() {
     // float32 rounding in a different order only (see the 64-track test).
     assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
 }
+
+/// A muted track is silent in the preview as it is in the DAW and in
+/// `premix render`, so the two still agree.
+#[test]
+fn muted_tracks_are_silent_in_preview_and_render_alike() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let cfg = GenerateConfig {
+        tracks: 6,
+        seconds: 2.0,
+        seed: 11,
+        folders: false,
+        ..GenerateConfig::default()
+    };
+    let report = generate(&cfg, dir, &|_, _| {}).unwrap();
+    // Mute the second track.
+    let text = std::fs::read_to_string(&report.session).unwrap();
+    let at = text.match_indices("MUTESOLO 0 0 0").nth(1).unwrap().0;
+    let muted = format!("{}MUTESOLO 1 0 0{}", &text[..at], &text[at + 14..]);
+    let session = dir.join("muted.RPP");
+    std::fs::write(&session, muted).unwrap();
+    assert!(premix::session::read(&session).unwrap().tracks[1].mute);
+
+    let out = dir.join("mixed.RPP");
+    let preview = dir.join("preview.wav");
+    let run = premix()
+        .arg("mix")
+        .arg(&session)
+        .arg("--reference")
+        .arg(&report.reference)
+        .arg("-o")
+        .arg(&out)
+        .arg("--preview")
+        .arg(&preview)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rendered = dir.join("render.wav");
+    let st = premix()
+        .args([
+            "render",
+            out.to_str().unwrap(),
+            "-o",
+            rendered.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let (pl, pr) = read_stereo(&preview);
+    let (rl, rr) = read_stereo(&rendered);
+    assert_eq!(pl.len(), rl.len());
+    // Same bound and reason as the 64-track test.
+    let diff_db = relative_diff_db((&pl, &pr), (&rl, &rr));
+    assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
+}
