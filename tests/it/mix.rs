@@ -376,6 +376,18 @@ fn every_corpus_project_mixes_or_fails_cleanly_and_is_never_modified() {
     }
 }
 
+/// A generated 2-second session of `tracks` tracks with no folders.
+fn flat_session(dir: &Path, tracks: usize, seed: u64) -> premix::generate::GenerateReport {
+    let cfg = GenerateConfig {
+        tracks,
+        seconds: 2.0,
+        seed,
+        folders: false,
+        ..GenerateConfig::default()
+    };
+    generate(&cfg, dir, &|_, _| {}).unwrap()
+}
+
 /// The equivalence `premix render` rests on, with every plugin active: a
 /// bus written as REAPER runs it (ReaEQ → Major Tom → fader → pan, with the
 /// compressor's threshold moved by the fader gain) renders like premix's
@@ -386,14 +398,7 @@ fn written_bus_with_eq_and_compressor_renders_like_the_console() {
     use premix::writeback::{BusSettings, CompSettings, Edits, EqBand, EqKind, GroupEdit};
     let tmp = tempdir();
     let dir = tmp.path();
-    let cfg = GenerateConfig {
-        tracks: 4,
-        seconds: 2.0,
-        seed: 3,
-        folders: false,
-        ..GenerateConfig::default()
-    };
-    let report = generate(&cfg, dir, &|_, _| {}).unwrap();
+    let report = flat_session(dir, 4, 3);
     let session = premix::session::read(&report.session).unwrap();
     let members: Vec<usize> = (0..session.tracks.len()).collect();
     let write = |bus: BusSettings, name: &str| {
@@ -504,14 +509,7 @@ fn written_bus_with_eq_and_compressor_renders_like_the_console() {
 fn muted_tracks_are_silent_in_preview_and_render_alike() {
     let tmp = tempdir();
     let dir = tmp.path();
-    let cfg = GenerateConfig {
-        tracks: 6,
-        seconds: 2.0,
-        seed: 11,
-        folders: false,
-        ..GenerateConfig::default()
-    };
-    let report = generate(&cfg, dir, &|_, _| {}).unwrap();
+    let report = flat_session(dir, 6, 11);
     // Mute the second track.
     let text = std::fs::read_to_string(&report.session).unwrap();
     let at = text.match_indices("MUTESOLO 0 0 0").nth(1).unwrap().0;
