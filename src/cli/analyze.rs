@@ -38,7 +38,7 @@ pub enum BandArg {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A session file (.RPP), or one or more audio files (WAV, AIFF, FLAC,
+    /// A session file (.RPP, .als, .aaf), or one or more audio files (WAV, AIFF, FLAC,
     /// MP3, OGG). Files are measured at their own rate, a mono file as dual
     /// mono (as it plays on a stereo bus).
     #[arg(required = true, value_name = "SESSION|AUDIO")]

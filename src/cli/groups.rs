@@ -15,7 +15,7 @@ const MAX_RULES_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session file (.RPP).
+    /// The session file (.RPP, .als or .aaf).
     pub session: PathBuf,
     /// A Lua file defining `group(track)` and/or `groups(session)`
     /// (see scripts/groups/examples/).

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session file (.RPP).
+    /// The session file (.RPP, .als or .aaf).
     pub session: PathBuf,
     /// Print JSON (schema: docs in README, `schema` field = 1) instead of a table.
     #[arg(long)]

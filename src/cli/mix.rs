@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session to mix (.RPP).
+    /// The session to mix (.RPP, .als or .aaf).
     pub session: PathBuf,
     /// A reference mix (WAV, FLAC, MP3, ...) whose style stage 2 matches.
     /// Without it, stage 2 is skipped and stage 1 alone is written.

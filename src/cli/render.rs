@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session to render (.RPP).
+    /// The session to render (.RPP, .als or .aaf).
     pub session: PathBuf,
     /// The WAV file to write (stereo, 32-bit float).
     #[arg(long, short)]
