@@ -1,12 +1,13 @@
 //! Ableton Live sets end to end (issue 8): inspect, mix and the structural validator on written sets.
 
-use crate::util::{corpus, premix, python_with, tempdir};
+use crate::util::{corpus, premix, premix_json, python_with, tempdir};
 use premix::session::db_to_gain;
 use premix::writeback::{BusSettings, CompSettings, Edits, EqBand, EqKind, GroupEdit};
 use premix_als::live::TrackKind;
 use premix_als::{validate, Document, ElementId, IssueKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// The corpus sets of Live 10, 11 and 12 (the versions premix writes).
@@ -110,18 +111,7 @@ fn inspect_json_agrees_with_abletoolz_on_tracks_and_sample_references() {
         if !set.exists() {
             continue;
         }
-        let out = premix()
-            .arg("inspect")
-            .arg("--json")
-            .arg(&set)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let got = premix_json([OsStr::new("inspect"), OsStr::new("--json"), set.as_os_str()]);
         let tracks = got["tracks"].as_array().unwrap();
         let exp_tracks = exp["tracks"].as_array().unwrap();
         assert_eq!(tracks.len(), exp_tracks.len(), "{version}: track count");

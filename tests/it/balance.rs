@@ -1,7 +1,7 @@
 //! Stage 1 through `premix mix`: the within-group spread after balancing, stems
 //! that are exact sums, and odd tracks that must not produce NaN or wild gains.
 
-use crate::util::{premix, tempdir};
+use crate::util::{premix_json, tempdir};
 use premix::analysis::session::{analyze_session, RunOptions};
 use premix::analysis::Config;
 use premix::generate::{generate, GenerateConfig};
@@ -9,18 +9,11 @@ use serde_json::Value;
 use std::path::Path;
 
 fn mix(args: &[&str]) -> Value {
-    let out = premix()
-        .arg("mix")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    premix_json(
+        std::iter::once("mix")
+            .chain(args.iter().copied())
+            .chain(["--json"]),
+    )
 }
 
 fn read_wav(p: &Path) -> (Vec<f32>, Vec<f32>) {

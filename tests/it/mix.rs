@@ -2,9 +2,12 @@
 //! what lands in the written project, re-runs, the corpus, and the input
 //! left untouched.
 
-use crate::util::{corpus, files_with_ext, premix, python_with, root, tempdir};
+use crate::util::{
+    corpus, files_with_ext, premix, premix_json, premix_ok, python_with, root, tempdir,
+};
 use premix::generate::{generate, GenerateConfig};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::Path;
 
 fn hash(p: &Path) -> Vec<u8> {
@@ -163,25 +166,18 @@ fn sixty_four_tracks_end_to_end_folders_plugins_and_render_equals_preview() {
     let before = hash(&report.session);
     let out = dir.join("mixed.RPP");
     let preview = dir.join("preview.wav");
-    let run = premix()
-        .arg("mix")
-        .arg(&report.session)
-        .arg("--reference")
-        .arg(&report.reference)
-        .arg("-o")
-        .arg(&out)
-        .arg("--preview")
-        .arg(&preview)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let plan = premix_json([
+        OsStr::new("mix"),
+        report.session.as_os_str(),
+        OsStr::new("--reference"),
+        report.reference.as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+        OsStr::new("--preview"),
+        preview.as_os_str(),
+        OsStr::new("--json"),
+    ]);
     assert_eq!(hash(&report.session), before, "the input was modified");
-    let plan: Value = serde_json::from_slice(&run.stdout).unwrap();
 
     // Lossless: the written project round-trips through premix-rpp.
     let bytes = std::fs::read(&out).unwrap();
@@ -198,18 +194,12 @@ fn sixty_four_tracks_end_to_end_folders_plugins_and_render_equals_preview() {
     // (about −130 dB) and far below any real mismatch (a 0.1 dB gain error
     // alone leaves a −39 dB difference).
     let rendered = dir.join("render.wav");
-    let st = premix()
-        .arg("render")
-        .arg(&out)
-        .arg("-o")
-        .arg(&rendered)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    premix_ok([
+        OsStr::new("render"),
+        out.as_os_str(),
+        OsStr::new("-o"),
+        rendered.as_os_str(),
+    ]);
     let (pl, pr) = read_stereo(&preview);
     let (rl, rr) = read_stereo(&rendered);
     assert_eq!(pl.len(), rl.len(), "render and preview lengths differ");
@@ -520,37 +510,23 @@ fn muted_tracks_are_silent_in_preview_and_render_alike() {
 
     let out = dir.join("mixed.RPP");
     let preview = dir.join("preview.wav");
-    let run = premix()
-        .arg("mix")
-        .arg(&session)
-        .arg("--reference")
-        .arg(&report.reference)
-        .arg("-o")
-        .arg(&out)
-        .arg("--preview")
-        .arg(&preview)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    premix_ok([
+        OsStr::new("mix"),
+        session.as_os_str(),
+        OsStr::new("--reference"),
+        report.reference.as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+        OsStr::new("--preview"),
+        preview.as_os_str(),
+    ]);
     let rendered = dir.join("render.wav");
-    let st = premix()
-        .args([
-            "render",
-            out.to_str().unwrap(),
-            "-o",
-            rendered.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    premix_ok([
+        OsStr::new("render"),
+        out.as_os_str(),
+        OsStr::new("-o"),
+        rendered.as_os_str(),
+    ]);
     let (pl, pr) = read_stereo(&preview);
     let (rl, rr) = read_stereo(&rendered);
     assert_eq!(pl.len(), rl.len());

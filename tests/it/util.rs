@@ -53,6 +53,31 @@ pub fn premix() -> Command {
     Command::new(env!("CARGO_BIN_EXE_premix"))
 }
 
+/// Runs premix with `args`, fails the test with premix's stderr unless it
+/// succeeds, and returns its output.
+pub fn premix_ok<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = premix().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "premix failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// [`premix_ok`], with stdout parsed as JSON.
+pub fn premix_json<I, S>(args: I) -> serde_json::Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    serde_json::from_slice(&premix_ok(args).stdout).unwrap()
+}
+
 /// The Python interpreter with the reference packages (pyloudnorm, librosa,
 /// rpp, ...): `$PREMIX_PYTHON`, else `.venv/bin/python` made by `.ci/run`.
 /// Under CI a missing interpreter or package is a failure; locally the test
