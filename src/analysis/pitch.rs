@@ -602,6 +602,12 @@ pub fn analyze(slots: &[Vec<f32>], input_rate: u32, cfg: &PitchConfig, gate_ms: 
             }
         }
     }
+    stats_from(f0s, active, cfg)
+}
+
+/// The statistics of a track from its voiced frames' F0s and its count of
+/// active frames: the median F0 counts only with enough voiced frames.
+pub(crate) fn stats_from(mut f0s: Vec<f64>, active: usize, cfg: &PitchConfig) -> PitchStats {
     let voiced = f0s.len();
     let median = median(&mut f0s);
     let voiced_ratio = if active > 0 {

@@ -105,24 +105,6 @@ fn nearest(frames: &[CrepeFrame], hop_s: f64, t: f64) -> Option<CrepeFrame> {
     Some(frames[i])
 }
 
-fn stats_from(mut f0s: Vec<f64>, active: usize, cfg: &PitchConfig) -> PitchStats {
-    let voiced = f0s.len();
-    let median = pitch::median(&mut f0s);
-    let voiced_ratio = if active > 0 {
-        voiced as f64 / active as f64
-    } else {
-        0.0
-    };
-    let enough = voiced >= cfg.min_voiced_frames && voiced_ratio >= cfg.min_voiced_ratio;
-    PitchStats {
-        f0_hz: if enough { median } else { None },
-        voiced_ratio,
-        active_frames: active,
-        voiced_frames: voiced,
-        median_voiced_hz: median,
-    }
-}
-
 /// Neural or ensemble statistics with a loaded model (no fallback).
 pub fn analyze_neural(
     slots: &[Vec<f32>],
@@ -182,7 +164,7 @@ pub fn analyze_neural(
             }
         }
     }
-    Ok(stats_from(f0s, active, cfg))
+    Ok(pitch::stats_from(f0s, active, cfg))
 }
 
 /// F0 statistics of `slots` (mono, `input_rate` Hz) by `estimator`, with the

@@ -213,21 +213,8 @@ impl<F: Read + Seek> Reader<'_, F> {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("Audio {}", index + 1));
         let mut track = Track {
-            index,
-            name,
             guid: info.slot_id.map(|id| format!("aaf:slot:{id}")),
-            parent: None,
-            folder_depth: 0,
-            is_folder: false,
-            volume: 1.0,
-            pan: 0.0,
-            mute: false,
-            solo: false,
-            fx: Vec::new(),
-            volume_automated: false,
-            pan_automated: false,
-            colour: None,
-            clips: Vec::new(),
+            ..Track::new(index, name)
         };
         self.mute_solo(slot, &mut track)?;
         // Slot-level OperationGroups: track volume and pan.

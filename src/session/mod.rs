@@ -83,6 +83,28 @@ pub struct Track {
 }
 
 impl Track {
+    /// A top-level audio track at unity gain, centred, with no plugins,
+    /// automation or clips: the starting point readers fill in.
+    pub fn new(index: usize, name: impl Into<String>) -> Track {
+        Track {
+            index,
+            name: name.into(),
+            guid: None,
+            parent: None,
+            folder_depth: 0,
+            is_folder: false,
+            volume: 1.0,
+            pan: 0.0,
+            mute: false,
+            solo: false,
+            fx: Vec::new(),
+            volume_automated: false,
+            pan_automated: false,
+            colour: None,
+            clips: Vec::new(),
+        }
+    }
+
     /// Fader volume in dB; `None` for a fader at −inf.
     pub fn volume_db(&self) -> Option<f64> {
         gain_to_db(self.volume)

@@ -414,19 +414,10 @@ fn set_param(
     who: &str,
     report: &mut WriteReport,
 ) -> Result<()> {
-    match doc.path(dev, path) {
-        Some(p) if doc.child(p, "Manual").is_some() => Ok(doc.set_manual(p, v)?),
-        _ => {
-            report.warnings.push(format!(
-                "{who}: {} has no {} to set",
-                doc.name(dev),
-                path.join("/")
-            ));
-            Ok(())
-        }
-    }
+    set_param_with(doc, dev, path, who, report, |d, p| d.set_manual(p, v))
 }
 
+/// [`set_param`] for an on/off parameter.
 fn set_param_bool(
     doc: &mut Document,
     dev: ElementId,
@@ -435,8 +426,27 @@ fn set_param_bool(
     who: &str,
     report: &mut WriteReport,
 ) -> Result<()> {
+    set_param_with(doc, dev, path, who, report, |d, p| d.set_manual_bool(p, v))
+}
+
+/// Finds the parameter at `path` under `dev` and sets it with `set`, or
+/// warns that the template lacks it.
+fn set_param_with<T, E>(
+    doc: &mut Document,
+    dev: ElementId,
+    path: &[&str],
+    who: &str,
+    report: &mut WriteReport,
+    set: impl FnOnce(&mut Document, ElementId) -> std::result::Result<T, E>,
+) -> Result<()>
+where
+    anyhow::Error: From<E>,
+{
     match doc.path(dev, path) {
-        Some(p) if doc.child(p, "Manual").is_some() => Ok(doc.set_manual_bool(p, v)?),
+        Some(p) if doc.child(p, "Manual").is_some() => {
+            set(doc, p)?;
+            Ok(())
+        }
         _ => {
             report.warnings.push(format!(
                 "{who}: {} has no {} to set",

@@ -583,21 +583,8 @@ fn odd_and_corrupt_inputs_give_documented_results_without_panic() {
 
 fn track(index: usize, name: &str, clips: Vec<Clip>) -> Track {
     Track {
-        index,
-        name: name.into(),
-        guid: None,
-        parent: None,
-        folder_depth: 0,
-        is_folder: false,
-        volume: 1.0,
-        pan: 0.0,
-        mute: false,
-        solo: false,
-        fx: Vec::new(),
-        volume_automated: false,
-        pan_automated: false,
-        colour: None,
         clips,
+        ..Track::new(index, name)
     }
 }
 

@@ -46,21 +46,8 @@ fn audio(name: &str) -> Track {
 
 fn with_clips(name: &str, clips: Vec<Clip>) -> Track {
     Track {
-        index: 0,
-        name: name.to_owned(),
-        guid: None,
-        parent: None,
-        folder_depth: 0,
-        is_folder: false,
-        volume: 1.0,
-        pan: 0.0,
-        mute: false,
-        solo: false,
-        fx: Vec::new(),
-        volume_automated: false,
-        pan_automated: false,
-        colour: None,
         clips,
+        ..Track::new(0, name)
     }
 }
 
