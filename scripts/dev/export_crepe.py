@@ -13,14 +13,17 @@ Writes
   models/crepe-tiny/crepe-tiny.onnx   frames [N, 1024] -> activations [N, 360]
   models/crepe-tiny/MODEL.md          provenance, licence, sha256, contract
   fixtures/crepe/*.wav                the test signals (16-bit PCM)
-  fixtures/crepe/expected.json        torchcrepe.predict's pitch and periodicity
+  fixtures/crepe/expected.json        torchcrepe.predict's pitch and periodicity,
+                                      with the weighted_argmax and the viterbi
+                                      decoders
 
 The fixture is torchcrepe's output with one change: torchcrepe "dithers" bin
 centres with random triangular noise of +-20 cents (convert.dither) to hide
 quantisation; random noise cannot be a fixture, so dither is replaced by the
 identity before anything is computed. Everything else (resampling with
 resampy, framing, per-frame normalisation, the model, masking to fmin..fmax,
-the weighted_argmax decoder, periodicity) is torchcrepe's own code.
+the weighted_argmax and viterbi decoders, periodicity) is torchcrepe's own
+code.
 """
 
 import hashlib
@@ -141,6 +144,26 @@ def main():
             device="cpu",
             pad=True,
         )
+        # The same audio through torchcrepe's default decoder, viterbi
+        # (softmax over the masked activations, librosa's Viterbi with a
+        # triangular transition of +-11 bins, bin centres). torchcrepe decodes
+        # each batch of batch_size frames on its own; every fixture signal
+        # fits in one batch, so this is the whole-signal path premix decodes.
+        n_frames = pitch.shape[1]
+        assert n_frames <= 512, (name, n_frames)
+        vpitch, vper = torchcrepe.predict(
+            audio,
+            rate,
+            hop_length=None,
+            fmin=FMIN,
+            fmax=FMAX,
+            model="tiny",
+            decoder=torchcrepe.decode.viterbi,
+            return_periodicity=True,
+            batch_size=512,
+            device="cpu",
+            pad=True,
+        )
         cases.append(
             {
                 "name": name,
@@ -149,6 +172,8 @@ def main():
                 "hop_length": rate // 100,
                 "pitch_hz": [round(float(v), 4) for v in pitch[0]],
                 "periodicity": [round(float(v), 5) for v in per[0]],
+                "viterbi_pitch_hz": [round(float(v), 4) for v in vpitch[0]],
+                "viterbi_periodicity": [round(float(v), 5) for v in vper[0]],
             }
         )
         print(f"{name}: {pitch.shape[1]} frames, median {float(pitch[0].median()):.2f} Hz")
@@ -156,6 +181,9 @@ def main():
         "source": f"torchcrepe {importlib.metadata.version('torchcrepe')}, torch {torch.__version__}",
         "model": "tiny",
         "decoder": "weighted_argmax (dither disabled)",
+        "viterbi_decoder": "viterbi (dither disabled, librosa "
+        + importlib.metadata.version("librosa")
+        + "): viterbi_pitch_hz, viterbi_periodicity",
         "fmin_hz": FMIN,
         "fmax_hz": FMAX,
         "pad": True,

@@ -3,11 +3,16 @@
 //! `models/crepe-tiny/MODEL.md`.
 //!
 //! Pre-processing and decoding mirror `torchcrepe.predict` with its
-//! `weighted_argmax` decoder step by step (the fixture in `fixtures/crepe/`
-//! is that function's output), except for torchcrepe's random ±20-cent
-//! dither of the bin centres, which neither premix nor the fixture applies.
-//! Hand-written because it is the model's contract, not a general algorithm:
-//! no crate does "CREPE framing".
+//! `weighted_argmax` and `viterbi` decoders step by step (the fixture in
+//! `fixtures/crepe/` is that function's output with both), except for
+//! torchcrepe's random ±20-cent dither of the bin centres, which neither
+//! premix nor the fixture applies. Hand-written because it is the model's
+//! contract, not a general algorithm: no crate does "CREPE framing" or
+//! CREPE's decoders (the Viterbi one is librosa's `sequence.viterbi` over
+//! torchcrepe's particular transition matrix and softmax emissions, whose
+//! exact constants matter for matching torchcrepe; a generic HMM crate
+//! would need the dense 360×360 matrix and still not reproduce librosa's
+//! epsilon and tie-breaking).
 
 use super::runtime::{runtime, MlError, Model, TensorSpec};
 use crate::audio::{resample::resample, Buffer};
@@ -41,6 +46,18 @@ const OUTPUT: TensorSpec = TensorSpec {
     shape: &[-1, BINS as i64],
 };
 
+/// How activations become a pitch track.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Decoder {
+    /// torchcrepe's `weighted_argmax`: per frame, sub-bin precision
+    /// ([`decode`]).
+    #[default]
+    WeightedArgmax,
+    /// torchcrepe's `viterbi` (its default): the most likely bin path under
+    /// a ±11-bin transition, bin centres only ([`viterbi`]).
+    Viterbi,
+}
+
 /// Decoding settings (torchcrepe's defaults).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CrepeConfig {
@@ -48,6 +65,8 @@ pub struct CrepeConfig {
     pub fmin_hz: f64,
     /// Bins from this frequency up are masked, Hz (torchcrepe: 2006).
     pub fmax_hz: f64,
+    /// The decoder.
+    pub decoder: Decoder,
 }
 
 impl Default for CrepeConfig {
@@ -55,6 +74,7 @@ impl Default for CrepeConfig {
         CrepeConfig {
             fmin_hz: 50.0,
             fmax_hz: 2006.0,
+            decoder: Decoder::default(),
         }
     }
 }
@@ -152,6 +172,149 @@ pub fn decode(act: &[f32], range: (usize, usize)) -> CrepeFrame {
     }
 }
 
+/// Half-width of torchcrepe's Viterbi transition: bins `k → j` with
+/// `|k − j| < 12` have weight `12 − |k − j|`, others 0.
+const TRANSITION_HALF: usize = 11;
+
+/// librosa's `tiny(prob)` for float32 probabilities (`np.finfo(float32).tiny`),
+/// added before every logarithm so that zero probabilities stay finite.
+const TINY_F32: f32 = f32::MIN_POSITIVE;
+
+/// `log(transition[k][j] + tiny)` for `j = k − 11 ..= k + 11` (index
+/// `j + 11 − k`; entries outside `0..360` unused): each row of torchcrepe's
+/// triangular matrix is normalised to sum to 1, so rows near the edges (with
+/// fewer neighbours) have larger entries.
+fn log_transition() -> &'static [[f64; 2 * TRANSITION_HALF + 1]] {
+    static T: OnceLock<Vec<[f64; 2 * TRANSITION_HALF + 1]>> = OnceLock::new();
+    T.get_or_init(|| {
+        let w = |k: usize, j: usize| (TRANSITION_HALF + 1).saturating_sub(k.abs_diff(j)) as f64;
+        (0..BINS)
+            .map(|k| {
+                let sum: f64 = (0..BINS).map(|j| w(k, j)).sum();
+                let mut row = [0.0; 2 * TRANSITION_HALF + 1];
+                for (d, r) in row.iter_mut().enumerate() {
+                    let j = (k + d).wrapping_sub(TRANSITION_HALF);
+                    if j < BINS {
+                        *r = (w(k, j) / sum + f64::from(TINY_F32)).ln();
+                    }
+                }
+                row
+            })
+            .collect()
+    })
+}
+
+/// torchcrepe's `viterbi` decoder on `n` frames of activations (`[n, 360]`,
+/// row-major), as `torchcrepe.predict` runs it on one batch:
+/// 1. bins outside `range` are masked (−∞), each frame's activations go
+///    through a softmax (so masked bins get probability 0; the activations
+///    are sigmoids already, so the emissions are nearly flat and the
+///    transition dominates: torchcrepe's choice, mirrored);
+/// 2. librosa's `sequence.viterbi` with a uniform initial distribution and
+///    the triangular transition of [`log_transition`], in logs with
+///    float32's `tiny` added to every probability (so a jump of more than
+///    11 bins, or a masked bin, costs log(tiny) ≈ −87.3 rather than being
+///    impossible); ties go to the lowest bin, as `np.argmax`;
+/// 3. each frame's pitch is its bin's centre; its periodicity the
+///    activation there (0 for a masked bin, where torchcrepe gives −∞).
+///
+/// Dynamic programming over 360 states; a transition matrix row has only 23
+/// non-tiny entries, so each step costs 360·23 plus one pass for the
+/// best "far jump" (all far entries are the same log(tiny)) instead of
+/// 360². Memory: one u16 back-pointer per frame and bin.
+pub fn viterbi(act: &[f32], n: usize, range: (usize, usize)) -> Vec<CrepeFrame> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let (lo, hi) = range;
+    let lt = log_transition();
+    let log_far = f64::from(TINY_F32).ln();
+    let log_init = (1.0 / BINS as f64 + f64::from(TINY_F32)).ln();
+    // Emissions of one frame: log(softmax + tiny), computed as torch and
+    // numpy do in float32.
+    let emissions = |row: &[f32], out: &mut [f64; BINS]| {
+        let m = row[lo..hi]
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &a| m.max(f64::from(a)));
+        let sum: f64 = row[lo..hi].iter().map(|&a| (f64::from(a) - m).exp()).sum();
+        for (i, o) in out.iter_mut().enumerate() {
+            let p = if (lo..hi).contains(&i) {
+                ((f64::from(row[i]) - m).exp() / sum) as f32
+            } else {
+                0.0
+            };
+            *o = f64::from((p + TINY_F32).ln());
+        }
+    };
+    let mut emit = [0.0f64; BINS];
+    let mut prev = [0.0f64; BINS];
+    let mut cur = [0.0f64; BINS];
+    emissions(&act[..BINS], &mut emit);
+    for (p, e) in prev.iter_mut().zip(&emit) {
+        *p = e + log_init;
+    }
+    let mut ptr = vec![0u16; n * BINS];
+    for t in 1..n {
+        emissions(&act[t * BINS..(t + 1) * BINS], &mut emit);
+        // The first best previous state, for far jumps.
+        let mut far = 0;
+        for k in 1..BINS {
+            if prev[k] > prev[far] {
+                far = k;
+            }
+        }
+        for j in 0..BINS {
+            let k0 = j.saturating_sub(TRANSITION_HALF);
+            let k1 = (j + TRANSITION_HALF).min(BINS - 1);
+            let mut best_k = k0;
+            let mut best = f64::NEG_INFINITY;
+            for k in k0..=k1 {
+                let v = prev[k] + lt[k][j + TRANSITION_HALF - k];
+                if v > best {
+                    best = v;
+                    best_k = k;
+                }
+            }
+            // A far jump wins only when it beats the neighbourhood (or ties
+            // it from a lower bin); if the global best is a neighbour, no far
+            // state can beat it (log(1/144) ≫ log(tiny)).
+            if far.abs_diff(j) > TRANSITION_HALF {
+                let v = prev[far] + log_far;
+                if v > best || (v == best && far < best_k) {
+                    best = v;
+                    best_k = far;
+                }
+            }
+            ptr[t * BINS + j] = best_k as u16;
+            cur[j] = emit[j] + best;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let mut state = 0;
+    for k in 1..BINS {
+        if prev[k] > prev[state] {
+            state = k;
+        }
+    }
+    let mut path = vec![0usize; n];
+    path[n - 1] = state;
+    for t in (1..n).rev() {
+        state = usize::from(ptr[t * BINS + state]);
+        path[t - 1] = state;
+    }
+    path.iter()
+        .enumerate()
+        .map(|(t, &b)| CrepeFrame {
+            f0_hz: 10.0 * (bin_cents(b) / 1200.0).exp2(),
+            periodicity: if (lo..hi).contains(&b) {
+                f64::from(act[t * BINS + b])
+            } else {
+                0.0
+            },
+        })
+        .collect()
+}
+
 /// A loaded CREPE model.
 pub struct Crepe {
     model: Model,
@@ -241,7 +404,9 @@ impl Crepe {
 
     /// Pitch of mono audio `x` at `rate` Hz, one frame per 10 ms (frame `i`
     /// centred at `i·rate/100` input samples), as `torchcrepe.predict` with
-    /// `pad=True` and the `weighted_argmax` decoder.
+    /// `pad=True` and `cfg`'s decoder (torchcrepe runs its Viterbi on each
+    /// batch of `batch_size` frames apart; premix on the whole track, which
+    /// is torchcrepe's output whenever the track fits in one batch).
     pub fn track(
         &self,
         x: &[f32],
@@ -276,9 +441,12 @@ impl Crepe {
         };
         let (n, act) = self.activations(x16, hop)?;
         let range = bin_range(cfg);
-        Ok((0..n)
-            .map(|i| decode(&act[i * BINS..(i + 1) * BINS], range))
-            .collect())
+        Ok(match cfg.decoder {
+            Decoder::WeightedArgmax => (0..n)
+                .map(|i| decode(&act[i * BINS..(i + 1) * BINS], range))
+                .collect(),
+            Decoder::Viterbi => viterbi(&act, n, range),
+        })
     }
 }
 
@@ -320,6 +488,129 @@ mod tests {
         // A silent track gives finite (zero) frames, not NaN.
         let (_, z) = frames(&[0.0; 100], 160);
         assert!(z.iter().all(|v| *v == 0.0));
+    }
+
+    /// librosa's dense Viterbi (every `k → j` transition, first maximum
+    /// wins) over the same emissions, to check the banded shortcut.
+    fn dense_viterbi(act: &[f32], n: usize, range: (usize, usize)) -> Vec<usize> {
+        let (lo, hi) = range;
+        let w = |k: usize, j: usize| 12usize.saturating_sub(k.abs_diff(j)) as f64;
+        let trans: Vec<Vec<f64>> = (0..BINS)
+            .map(|k| {
+                let s: f64 = (0..BINS).map(|j| w(k, j)).sum();
+                (0..BINS)
+                    .map(|j| (w(k, j) / s + f64::from(TINY_F32)).ln())
+                    .collect()
+            })
+            .collect();
+        let emit = |t: usize| -> Vec<f64> {
+            let row = &act[t * BINS..(t + 1) * BINS];
+            let m = row[lo..hi].iter().cloned().fold(f32::MIN, f32::max);
+            let s: f64 = row[lo..hi].iter().map(|&a| f64::from(a - m).exp()).sum();
+            (0..BINS)
+                .map(|i| {
+                    let p = if (lo..hi).contains(&i) {
+                        (f64::from(row[i] - m).exp() / s) as f32
+                    } else {
+                        0.0
+                    };
+                    f64::from((p + TINY_F32).ln())
+                })
+                .collect()
+        };
+        let mut v: Vec<f64> = emit(0).iter().map(|e| e - (BINS as f64).ln()).collect();
+        let mut ptr = vec![vec![0usize; BINS]; n];
+        for (t, p) in ptr.iter_mut().enumerate().skip(1) {
+            let e = emit(t);
+            let mut nv = vec![0.0; BINS];
+            for j in 0..BINS {
+                let mut bk = 0;
+                for k in 1..BINS {
+                    if v[k] + trans[k][j] > v[bk] + trans[bk][j] {
+                        bk = k;
+                    }
+                }
+                p[j] = bk;
+                nv[j] = e[j] + v[bk] + trans[bk][j];
+            }
+            v = nv;
+        }
+        let mut s = (0..BINS).fold(0, |b, k| if v[k] > v[b] { k } else { b });
+        let mut path = vec![s; n];
+        for t in (1..n).rev() {
+            s = ptr[t][s];
+            path[t - 1] = s;
+        }
+        path
+    }
+
+    fn bin_of(f0_hz: f64) -> usize {
+        hz_to_bin_real(f0_hz).round() as usize
+    }
+
+    #[test]
+    fn viterbi_follows_a_path_and_smooths_blips() {
+        // A note at bin 150 for 20 frames, then bin 170 for 20 frames, with a
+        // one-frame blip at bin 300 (an "octave error") in the middle of the
+        // first note.
+        let n = 40;
+        let mut act = vec![0.01f32; n * BINS];
+        for t in 0..n {
+            let b = if t == 10 {
+                300
+            } else if t < 20 {
+                150
+            } else {
+                170
+            };
+            act[t * BINS + b] = 0.9;
+        }
+        let fr = viterbi(&act, n, (39, 360));
+        let bins: Vec<usize> = fr.iter().map(|f| bin_of(f.f0_hz)).collect();
+        assert_eq!(bins[10], 150, "the blip is smoothed over");
+        assert!(bins[..18].iter().all(|&b| b == 150), "{bins:?}");
+        assert!(bins[22..].iter().all(|&b| b == 170), "{bins:?}");
+        // Bin centres exactly, and the activation there as periodicity.
+        assert!((fr[0].f0_hz / (10.0 * (bin_cents(150) / 1200.0).exp2()) - 1.0).abs() < 1e-12);
+        assert_eq!(fr[0].periodicity, 0.9f32 as f64);
+        // Empty input, and a single frame (its argmax within the mask).
+        assert!(viterbi(&[], 0, (39, 360)).is_empty());
+        let mut one = vec![0.0f32; BINS];
+        one[20] = 1.0;
+        one[200] = 0.5;
+        assert_eq!(bin_of(viterbi(&one, 1, (39, 360))[0].f0_hz), 200);
+    }
+
+    #[test]
+    fn banded_viterbi_equals_the_dense_one() {
+        // Pseudo-random activations with a drifting, jumping peak: the dense
+        // 360×360 recursion (librosa's) and the banded one agree exactly.
+        let n = 60;
+        let mut s = 7u64;
+        let mut act = vec![0.0f32; n * BINS];
+        let mut peak = 120usize;
+        for t in 0..n {
+            if t == 30 {
+                peak = 240; // an octave jump far beyond the band
+            }
+            for i in 0..BINS {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                act[t * BINS + i] = ((s >> 40) as f32 / (1u64 << 24) as f32) * 0.3;
+            }
+            for d in 0..5 {
+                act[t * BINS + peak + d] += 5.0 - d as f32;
+            }
+            peak += t % 3;
+        }
+        for range in [(39, 360), (0, BINS), (100, 200)] {
+            let fast: Vec<usize> = viterbi(&act, n, range)
+                .iter()
+                .map(|f| bin_of(f.f0_hz))
+                .collect();
+            assert_eq!(fast, dense_viterbi(&act, n, range), "{range:?}");
+        }
     }
 
     #[test]

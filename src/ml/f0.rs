@@ -105,7 +105,8 @@ fn nearest(frames: &[CrepeFrame], hop_s: f64, t: f64) -> Option<CrepeFrame> {
     Some(frames[i])
 }
 
-/// Neural or ensemble statistics with a loaded model (no fallback).
+/// Neural or ensemble statistics with a loaded model (no fallback), with
+/// the default decoding ([`CrepeConfig::default`]).
 pub fn analyze_neural(
     slots: &[Vec<f32>],
     input_rate: u32,
@@ -114,57 +115,88 @@ pub fn analyze_neural(
     crepe: &Crepe,
     ensemble: bool,
 ) -> Result<PitchStats, MlError> {
-    let ccfg = CrepeConfig::default();
+    analyze_neural_with(
+        slots,
+        input_rate,
+        cfg,
+        gate_ms,
+        crepe,
+        &CrepeConfig::default(),
+        ensemble,
+    )
+}
+
+/// [`analyze_neural`] with explicit CREPE decoding settings.
+pub fn analyze_neural_with(
+    slots: &[Vec<f32>],
+    input_rate: u32,
+    cfg: &PitchConfig,
+    gate_ms: f64,
+    crepe: &Crepe,
+    ccfg: &CrepeConfig,
+    ensemble: bool,
+) -> Result<PitchStats, MlError> {
+    let mut f0s = Vec::new();
+    let mut active = 0usize;
+    for slot in slots {
+        let frames = active_frames(slot, input_rate, cfg, gate_ms, crepe, ccfg, ensemble)?;
+        active += frames.len();
+        f0s.extend(frames.into_iter().flatten());
+    }
+    Ok(pitch::stats_from(f0s, active, cfg))
+}
+
+/// The active frames of one slot and their F0 (`None`: unvoiced), by the
+/// neural estimator (`ensemble` false: CREPE frames every 10 ms, active when
+/// the model's 64 ms window around them is) or the ensemble (pYIN's frames
+/// and activity, each combined with the nearest CREPE frame).
+pub fn active_frames(
+    slot: &[f32],
+    input_rate: u32,
+    cfg: &PitchConfig,
+    gate_ms: f64,
+    crepe: &Crepe,
+    ccfg: &CrepeConfig,
+    ensemble: bool,
+) -> Result<Vec<Option<f64>>, MlError> {
     let rate = f64::from(input_rate);
     let hop_in = (input_rate / 100).max(1) as usize;
     let hop_s = hop_in as f64 / rate;
-    let mut f0s = Vec::new();
-    let mut active = 0usize;
+    let cr = crepe.track(slot, input_rate, ccfg)?;
+    let mut out = Vec::new();
     if ensemble {
         let pyin = Pyin::new(cfg, input_rate);
         let (frame_len, hop) = pyin.framing();
-        for slot in slots {
-            let cr = crepe.track(slot, input_rate, &ccfg)?;
-            let x = pyin.decimate(slot);
-            for (i, fr) in pyin.track(&x).into_iter().enumerate() {
-                if fr.mean_square < gate_ms || fr.mean_square == 0.0 {
-                    continue;
-                }
-                active += 1;
-                let t = (i * hop) as f64 / pyin.rate() + frame_len as f64 / (2.0 * pyin.rate());
-                if let Some(f) = combine(fr.f0_hz, nearest(&cr, hop_s, t)) {
-                    f0s.push(f);
-                }
+        let x = pyin.decimate(slot);
+        for (i, fr) in pyin.track(&x).into_iter().enumerate() {
+            if fr.mean_square < gate_ms || fr.mean_square == 0.0 {
+                continue;
             }
+            let t = (i * hop) as f64 / pyin.rate() + frame_len as f64 / (2.0 * pyin.rate());
+            out.push(combine(fr.f0_hz, nearest(&cr, hop_s, t)));
         }
     } else {
         // The activity gate over the model's 64 ms window around each frame.
         let half = (0.032 * rate).round() as usize;
-        for slot in slots {
-            let cr = crepe.track(slot, input_rate, &ccfg)?;
-            for (j, c) in cr.iter().enumerate() {
-                let centre = j * hop_in;
-                let lo = centre.saturating_sub(half).min(slot.len());
-                let hi = (centre + half).min(slot.len());
-                if hi <= lo {
-                    continue;
-                }
-                let ms = slot[lo..hi]
-                    .iter()
-                    .map(|&v| f64::from(v) * f64::from(v))
-                    .sum::<f64>()
-                    / (hi - lo) as f64;
-                if ms < gate_ms || ms == 0.0 {
-                    continue;
-                }
-                active += 1;
-                if c.periodicity >= VOICED {
-                    f0s.push(c.f0_hz);
-                }
+        for (j, c) in cr.iter().enumerate() {
+            let centre = j * hop_in;
+            let lo = centre.saturating_sub(half).min(slot.len());
+            let hi = (centre + half).min(slot.len());
+            if hi <= lo {
+                continue;
             }
+            let ms = slot[lo..hi]
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+                / (hi - lo) as f64;
+            if ms < gate_ms || ms == 0.0 {
+                continue;
+            }
+            out.push((c.periodicity >= VOICED).then_some(c.f0_hz));
         }
     }
-    Ok(pitch::stats_from(f0s, active, cfg))
+    Ok(out)
 }
 
 /// F0 statistics of `slots` (mono, `input_rate` Hz) by `estimator`, with the
