@@ -14,6 +14,8 @@ pub const SCHEMA: u32 = 1;
 pub struct Stage2 {
     /// The reference mix the console was fitted to.
     pub reference: String,
+    /// Where the fit started: `model` (the stage-2 predictor) or `prior`.
+    pub init: String,
     /// Style loss of the stage-1 stems summed at equal loudness.
     pub loss_before: f64,
     /// Style loss of the fitted mix (measured on a real render).

@@ -3,6 +3,7 @@
 //! session file beside the input.
 
 use super::progress;
+use super::stage2::Init;
 use crate::analysis::session::{analyze_session, RunOptions, TrackAnalysis};
 use crate::analysis::{Band, Config};
 use crate::audio::cache::MediaCache;
@@ -70,6 +71,13 @@ pub struct Args {
     /// (slot) gain, for applications that ignore track gain on import.
     #[arg(long)]
     pub aaf_clip_gain: bool,
+    /// Where the stage-2 fit starts: the learned predictor's guess (model;
+    /// without ONNX Runtime, a notice and the priors) or the class priors.
+    #[arg(long, value_enum, default_value_t = Init::Model)]
+    pub init: Init,
+    /// Keep the stage-1 stems in the outcome (for `premix predictor`).
+    #[arg(skip)]
+    pub keep_stems: bool,
 }
 
 impl Args {
@@ -92,6 +100,8 @@ impl Args {
             dry_run: false,
             jobs: None,
             aaf_clip_gain: false,
+            init: Init::Model,
+            keep_stems: false,
         }
     }
 }
@@ -120,6 +130,8 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// Wall-clock seconds of each step, in order (for `premix bench`).
     pub timings: Vec<(&'static str, f64)>,
+    /// The stage-1 stems, when `keep_stems` asked for them.
+    pub stems: Vec<crate::mix::console::Stem>,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -259,7 +271,10 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
     clock.lap("stage 1");
 
     // Stems (stage 2, --stems and --preview need them).
-    let need_stems = args.reference.is_some() || args.stems.is_some() || args.preview.is_some();
+    let need_stems = args.reference.is_some()
+        || args.stems.is_some()
+        || args.preview.is_some()
+        || args.keep_stems;
     let mut stems = if need_stems {
         say(format!(
             "rendering {} group stems ...",
@@ -299,7 +314,7 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         let reference = super::stage2::load_reference(ref_path, rate)?;
         // Stage 1's stems are not needed after this: move, do not copy.
         let cstems = super::stage2::console_stems(std::mem::take(&mut stems));
-        match super::stage2::run(&mut plan, &cstems, ref_path, &reference) {
+        match super::stage2::run(&mut plan, &cstems, ref_path, &reference, args.init) {
             Ok((params, data)) => {
                 report_data = data;
                 if args.preview.is_some() {
@@ -333,6 +348,18 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         clock.lap("stage 2");
     }
 
+    let kept = if args.keep_stems && args.reference.is_none() {
+        // The preview still needs them; otherwise move, do not copy.
+        let taken = if args.preview.is_some() {
+            stems.clone()
+        } else {
+            std::mem::take(&mut stems)
+        };
+        super::stage2::console_stems(taken)
+    } else {
+        Vec::new()
+    };
+
     // Output.
     if args.dry_run {
         let mut summary = Vec::new();
@@ -343,6 +370,7 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
             summary: String::from_utf8_lossy(&summary).into_owned(),
             plan,
             timings: clock.laps,
+            stems: kept,
         });
     }
     let (bytes, report) = crate::writeback::write_session(
@@ -407,6 +435,7 @@ pub fn execute(args: &Args, quiet: bool) -> Result<Outcome> {
         summary: String::from_utf8_lossy(&summary).into_owned(),
         warnings,
         timings: clock.laps,
+        stems: kept,
     })
 }
 

@@ -12,6 +12,7 @@ mod generate;
 mod groups;
 mod inspect;
 mod mix;
+mod predictor;
 mod progress;
 mod render;
 mod roundtrip;
@@ -52,6 +53,9 @@ enum Command {
     /// Time the whole job on a generated session (generate, mix step by
     /// step, render) and report wall time, CPU time and peak memory.
     Bench(bench::Args),
+    /// The stage-2 predictor's training data (`data`) and its evaluation
+    /// against prior-initialised fits on held-out songs (`eval`).
+    Predictor(predictor::Args),
 }
 
 /// Parses `std::env::args`.
@@ -73,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Render(a) => render::run(a),
         Command::Batch(a) => batch::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Predictor(a) => predictor::run(a),
     }
 }
 

@@ -7,7 +7,10 @@ use crate::balance::stems::Stem as GroupStem;
 use crate::mix::console::{
     render, BandKind, CompParams, ConsoleParams, EqParams, Stem, StereoBuffer,
 };
-use crate::mix::fit::{af_loss, fit, measure, reference_features, FitConfig};
+use crate::mix::fit::{
+    af_loss, fit_with, measure, reference_features, FitConfig, Prepared, StartPoint,
+};
+use crate::mix::style::Features;
 use crate::plan::{MixPlan, Stage2};
 use crate::report::{Curve, ReportData};
 use crate::writeback::{BusSettings, CompSettings, EqBand, EqKind};
@@ -37,6 +40,34 @@ pub fn load_reference(path: &Path, rate: u32) -> Result<StereoBuffer> {
     Ok(StereoBuffer::new(rate, left, right))
 }
 
+/// Where the stage-2 fit starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Init {
+    /// The stage-2 predictor's guess (`models/stage2-predictor`); without
+    /// ONNX Runtime or the model, a notice and the priors.
+    Model,
+    /// The class priors: levels and pans of the knowledge-engineering table,
+    /// flat EQ, almost no compression.
+    Prior,
+}
+
+/// The predictor's start point for `stems` against the reference's features
+/// `rf`, or `None` (with one notice per run) when it cannot run.
+pub fn predicted_start(
+    stems: &[Stem],
+    prep: &Prepared,
+    rf: &Features,
+    cfg: &FitConfig,
+) -> Option<StartPoint> {
+    use crate::ml::predictor::Predictor;
+    use crate::ml::runtime::notice_once;
+    const FALLBACK: &str = "the stage-2 fit starts from the class priors (--init prior)";
+    Predictor::shared()
+        .and_then(|p| p.start_for(stems, prep, rf, cfg))
+        .map_err(|e| notice_once(&e, FALLBACK))
+        .ok()
+}
+
 /// Runs the fit and fills the plan's buses, master and stage-2 report.
 /// Returns the fitted console (for the preview) and the report's curves.
 pub fn run(
@@ -44,10 +75,14 @@ pub fn run(
     stems: &[Stem],
     reference_path: &Path,
     reference: &StereoBuffer,
+    init: Init,
 ) -> Result<(ConsoleParams, ReportData)> {
     let cfg = FitConfig::default();
-    let result = fit(stems, reference, &cfg)
-        .with_context(|| format!("{}: stage 2 fit failed", reference_path.display()))?;
+    let result = fit_with(stems, reference, &cfg, |prep, rf| match init {
+        Init::Model => predicted_start(stems, prep, rf, &cfg),
+        Init::Prior => None,
+    })
+    .with_context(|| format!("{}: stage 2 fit failed", reference_path.display()))?;
     let fitted = result.params;
     let mut params = fitted.clone();
     // Hold the console to what the REAPER writer can carry (Major Tom's
@@ -84,6 +119,7 @@ pub fn run(
     let r = &result.report;
     plan.stage2 = Some(Stage2 {
         reference: reference_path.display().to_string(),
+        init: r.init.clone(),
         loss_before: r.loss_before,
         loss_after: loss_written.total,
         per_feature: loss_written

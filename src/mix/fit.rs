@@ -175,7 +175,10 @@ pub struct FitReport {
     /// Loss of the equal-loudness sum (every stem at the same integrated
     /// loudness, no processing): the baseline.
     pub loss_before: f64,
-    /// Loss of the priors' starting point (class levels and pans).
+    /// Where the fit started: `prior` (class levels and pans) or `model`
+    /// (a predictor's start point).
+    pub init: String,
+    /// Loss of the starting point.
     pub loss_initial: f64,
     /// Loss of the fitted mix.
     pub loss_after: f64,
@@ -597,6 +600,109 @@ fn calibrate_exponents(model: &Model, x: &[f64], real: &Features, norm_lufs: f64
     }
 }
 
+/// Natural parameters per stem in a [`StartPoint`]: level (LUFS re the
+/// working level), pan, the six EQ band gains (dB), compressor threshold
+/// (dB re the stem's loud peaks) and slope u = 1 − 1/ratio.
+pub const STEM_PARAMS: usize = NS;
+/// Natural parameters of the master in a [`StartPoint`]: the six EQ band
+/// gains (dB), compressor threshold (dB re the working level), slope u,
+/// ln attack (ms) and ln release (ms).
+pub const MASTER_PARAMS: usize = NM;
+
+/// A point of the fit's parameter space that does not depend on the stems'
+/// input levels (stem levels are loudness, not gains): what a predictor
+/// outputs and the fit can start from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartPoint {
+    /// Per stem, [`STEM_PARAMS`] values.
+    pub stems: Vec<[f64; NS]>,
+    /// The master's [`MASTER_PARAMS`] values.
+    pub master: [f64; NM],
+}
+
+/// The bounds of the natural parameters of one stem and of the master:
+/// `(stem_lo, stem_hi, master_lo, master_hi)`; a stem's level has the
+/// console's gain range.
+pub fn start_bounds() -> ([f64; NS], [f64; NS], [f64; NM], [f64; NM]) {
+    let (lo, hi) = bounds(1);
+    let c = |v: &[f64]| -> [f64; NS] { std::array::from_fn(|i| v[i]) };
+    let m = |v: &[f64]| -> [f64; NM] { std::array::from_fn(|i| v[NS + i]) };
+    (c(&lo), c(&hi), m(&lo), m(&hi))
+}
+
+/// Stems analysed once for stage 2, without a reference: what a predictor
+/// and the training-data generator need (the fit builds the same itself).
+pub struct Prepared<'a> {
+    pb: Problem<'a>,
+}
+
+impl<'a> Prepared<'a> {
+    /// Analyses `stems` (their excerpt, loudness and the surrogate's
+    /// summary).
+    pub fn new(stems: &'a [Stem], cfg: &'a FitConfig) -> Result<Prepared<'a>, FitError> {
+        Ok(Prepared {
+            pb: Problem::new(stems, cfg)?,
+        })
+    }
+
+    /// Each stem's integrated loudness on the excerpt, LUFS (`None`: silent).
+    pub fn stem_lufs(&self) -> &[Option<f64>] {
+        &self.pb.prior.lufs
+    }
+
+    /// Each stem's AF features, alone and unprocessed, on the excerpt.
+    pub fn stem_features(&self) -> Vec<Features> {
+        let cfg = self.pb.cfg;
+        self.pb
+            .stems
+            .par_iter()
+            .map(|s| {
+                let len = s.audio.len();
+                let own: Vec<(usize, usize)> = self
+                    .pb
+                    .segs
+                    .iter()
+                    .filter(|&&(a, _)| a < len)
+                    .map(|&(a, n)| (a, n.min(len - a)))
+                    .collect();
+                style::features_of_segments(
+                    &s.audio.left,
+                    &s.audio.right,
+                    s.audio.sample_rate,
+                    &own,
+                    &cfg.style,
+                )
+            })
+            .collect()
+    }
+
+    /// The priors' starting point (what `fit` starts from).
+    pub fn prior_start(&self) -> StartPoint {
+        self.pb.start_from_x(&self.pb.initial())
+    }
+
+    /// `start` held inside the fit's bounds.
+    pub fn clamped(&self, start: &StartPoint) -> StartPoint {
+        self.pb.start_from_x(&self.pb.x_from_start(start))
+    }
+
+    /// The console settings of `start`, as the fit would render them.
+    pub fn params_at(&self, start: &StartPoint) -> ConsoleParams {
+        let expo = Exponents {
+            mid: [1.5; style::N_BARK],
+            side: [1.5; style::N_BARK],
+            peak: 1.5,
+        };
+        let model = self.pb.model([0.0; NF], &expo);
+        self.pb.params(&self.pb.x_from_start(start), &model, true)
+    }
+
+    /// The AF features of the mix `params` makes, on the excerpt.
+    pub fn measure(&self, params: &ConsoleParams) -> Features {
+        self.pb.measure(params)
+    }
+}
+
 /// The best rendered round so far.
 struct Best {
     loss: f64,
@@ -625,7 +731,75 @@ struct Problem<'a> {
     hi: Vec<f64>,
 }
 
-impl Problem<'_> {
+impl<'a> Problem<'a> {
+    /// The stems analysed once (no reference yet: `target` is zero).
+    fn new(stems: &'a [Stem], cfg: &'a FitConfig) -> Result<Problem<'a>, FitError> {
+        check(stems)?;
+        let segs = stem_segments(stems, cfg);
+        let (an, lufs) = rayon::join(
+            || surrogate::analyse(stems, &segs, cfg.block_hop, &cfg.style),
+            || stem_loudness(stems, &segs),
+        );
+        if lufs.iter().all(Option::is_none) {
+            return Err(FitError::SilentStems);
+        }
+        let (lo, hi) = bounds(stems.len());
+        Ok(Problem {
+            stems,
+            cfg,
+            segs,
+            an,
+            prior: Prior::new(stems, lufs, cfg),
+            target: [0.0; NF],
+            lo,
+            hi,
+        })
+    }
+
+    /// Natural parameters for `start`, inside the bounds (a little inside,
+    /// so the sigmoid mapping keeps a usable slope).
+    fn x_from_start(&self, start: &StartPoint) -> Vec<f64> {
+        let ns = self.stems.len();
+        let mut x = vec![0.0; ns * NS + NM];
+        for s in 0..ns {
+            let o = s * NS;
+            let v = start.stems.get(s).copied().unwrap_or([0.0; NS]);
+            x[o..o + NS].copy_from_slice(&v);
+            // Levels are loudness re the working level; the fit's are gains.
+            x[o + S_GAIN] =
+                self.prior.lufs[s].map_or(0.0, |l| v[S_GAIN] + self.cfg.working_lufs - l);
+        }
+        let m = ns * NS;
+        x[m..].copy_from_slice(&start.master);
+        for (i, v) in x.iter_mut().enumerate() {
+            let margin = 1e-3 * (self.hi[i] - self.lo[i]);
+            *v = if v.is_finite() {
+                v.clamp(self.lo[i] + margin, self.hi[i] - margin)
+            } else {
+                0.5 * (self.lo[i] + self.hi[i])
+            };
+        }
+        x
+    }
+
+    /// The inverse of [`Problem::x_from_start`].
+    fn start_from_x(&self, x: &[f64]) -> StartPoint {
+        let ns = self.stems.len();
+        let stems = (0..ns)
+            .map(|s| {
+                let o = s * NS;
+                let mut v = [0.0; NS];
+                v.copy_from_slice(&x[o..o + NS]);
+                v[S_GAIN] =
+                    self.prior.lufs[s].map_or(0.0, |l| l + x[o + S_GAIN] - self.cfg.working_lufs);
+                v
+            })
+            .collect();
+        let mut master = [0.0; NM];
+        master.copy_from_slice(&x[ns * NS..]);
+        StartPoint { stems, master }
+    }
+
     fn model(&self, delta: [f64; NF], p: &Exponents) -> Model<'_> {
         let grid = &self.an.grid;
         let comps = self
@@ -786,40 +960,52 @@ pub fn fit(
     reference: &StereoBuffer,
     cfg: &FitConfig,
 ) -> Result<FitResult, FitError> {
+    fit_from(stems, reference, cfg, None)
+}
+
+/// [`fit`] from `start` instead of the priors' starting point (a learned
+/// predictor's guess, say; see `ml::predictor`). `start` must have one
+/// entry per stem.
+pub fn fit_from(
+    stems: &[Stem],
+    reference: &StereoBuffer,
+    cfg: &FitConfig,
+    start: Option<&StartPoint>,
+) -> Result<FitResult, FitError> {
+    fit_with(stems, reference, cfg, |_, _| start.cloned())
+}
+
+/// [`fit`] from the start point `start` gives once the stems are analysed
+/// and the reference measured (`None`: the priors' starting point), so a
+/// predictor can use the fit's own measurements.
+pub fn fit_with(
+    stems: &[Stem],
+    reference: &StereoBuffer,
+    cfg: &FitConfig,
+    start: impl FnOnce(&Prepared, &Features) -> Option<StartPoint>,
+) -> Result<FitResult, FitError> {
     check(stems)?;
-    let segs = stem_segments(stems, cfg);
-    let ((ref_feats, an), lufs) = rayon::join(
-        || {
-            rayon::join(
-                || reference_features(reference, cfg),
-                || surrogate::analyse(stems, &segs, cfg.block_hop, &cfg.style),
-            )
-        },
-        || stem_loudness(stems, &segs),
+    let (ref_feats, prep) = rayon::join(
+        || reference_features(reference, cfg),
+        || Prepared::new(stems, cfg),
     );
+    let prep = prep?;
     if ref_feats.loudness_lufs.is_none() {
         return Err(FitError::SilentReference);
     }
-    if lufs.iter().all(Option::is_none) {
-        return Err(FitError::SilentStems);
-    }
-    let (lo, hi) = bounds(stems.len());
+    let chosen = start(&prep, &ref_feats);
+    let mut pb = prep.pb;
+    pb.target = feature_vec(&ref_feats);
     let w = cfg.style.weights;
-    let pb = Problem {
-        stems,
-        cfg,
-        segs,
-        an,
-        prior: Prior::new(stems, lufs, cfg),
-        target: feature_vec(&ref_feats),
-        lo,
-        hi,
-    };
 
     let baseline = pb.measure(&equal_loudness_with(stems, &pb.prior.lufs, cfg));
     let before = style::loss(&baseline, &ref_feats, &w);
 
-    let mut x = pb.initial();
+    let init = if chosen.is_some() { "model" } else { "prior" };
+    let mut x = match &chosen {
+        Some(s) => pb.x_from_start(s),
+        None => pb.initial(),
+    };
     let mut rounds = Vec::new();
     let mut best: Option<Best> = None;
     let mut loss_initial = f64::NAN;
@@ -924,6 +1110,7 @@ pub fn fit(
         params,
         report: FitReport {
             loss_before: before.total,
+            init: init.to_string(),
             loss_initial,
             loss_after: after.total,
             per_feature,

@@ -239,6 +239,43 @@ pub fn runtime() -> Result<Environment, MlError> {
         .clone()
 }
 
+/// Where a model file `rel` (`models/NAME/FILE`) is looked for, in order:
+/// `$PREMIX_MODELS/NAME/FILE`, then `rel` in the current directory, beside
+/// the executable or an ancestor of it (a build under `target/`), then the
+/// source tree premix was built from.
+pub fn model_candidates(rel: &str) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(d) = std::env::var_os("PREMIX_MODELS") {
+        v.push(PathBuf::from(d).join(rel.strip_prefix("models/").unwrap_or(rel)));
+    }
+    if let Ok(d) = std::env::current_dir() {
+        v.push(d.join(rel));
+    }
+    if let Some(d) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        for a in d.ancestors().take(4) {
+            v.push(a.join(rel));
+        }
+    }
+    v.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel));
+    v
+}
+
+/// The first of [`model_candidates`] that exists.
+pub fn find_model(rel: &str) -> Result<PathBuf, MlError> {
+    let cands = model_candidates(rel);
+    cands
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| MlError::Model {
+            path: PathBuf::from(rel),
+            reason: format!("not found (looked at {})", list(&cands)),
+        })
+}
+
 static NOTICED: AtomicBool = AtomicBool::new(false);
 
 /// Prints `what: <err>; <fallback>` to stderr the first time it is called in

@@ -47,3 +47,6 @@ mod als;
 
 // ONNX Runtime: library discovery, model checks, neural F0 against the source package, fallbacks.
 mod ml;
+
+// The stage-2 predictor: the shipped model against torch, --init model/prior, fallbacks.
+mod predictor;
