@@ -215,7 +215,7 @@ Neural F0 for premix's `--f0 neural|ensemble` (issue 11). Exported by
 - output `activations`: float32 `[N, 360]`: per-frame sigmoid activations of
   the 360 pitch bins (already through the model's final sigmoid).
 - bin `i` is at `1997.3794084376191 + 20·i` cents above 10 Hz, i.e.
-  `f = 10·2^(cents/1200)` (32.7 Hz … 1975.5 Hz).
+  `f = 10·2^(cents/1200)` (31.7 Hz … 2005.5 Hz).
 
 ## Pre-processing (what premix does in `src/ml/crepe.rs`, as torchcrepe)
 
@@ -228,14 +228,26 @@ Neural F0 for premix's `--f0 neural|ensemble` (issue 11). Exported by
 4. each frame minus its mean, divided by `max(std, 1e-10)` (std with Bessel's
    correction, as `torch.std`).
 
-## Decoding (torchcrepe's `weighted_argmax`, mirrored by premix)
+## Decoding (torchcrepe's two decoders, mirrored by premix)
 
 Bins outside `[floor(bin(fmin)), ceil(bin(fmax)))` (fmin 50 Hz, fmax 2006 Hz)
-are masked; the argmax bin `b` of the rest; the pitch is the average of bin
-cents over `[b−4, b+5)` weighted by `sigmoid(activation)` (torchcrepe applies a
-second sigmoid to the activations here); periodicity is the masked
-activation at `b`. torchcrepe adds random ±20-cent dither to the bin centres;
-premix and the fixture (`fixtures/crepe/expected.json`) do not.
+are masked. Then either
+
+- `weighted_argmax`: the argmax bin `b` of the rest; the pitch is the
+  average of bin cents over `[b−4, b+5)` weighted by `sigmoid(activation)`
+  (torchcrepe applies a second sigmoid to the activations here); or
+- `viterbi` (torchcrepe's default): a softmax over each frame's masked
+  activations gives the emissions; librosa's `sequence.viterbi` (uniform
+  initial distribution; `tiny` of float32 added before every log) finds the
+  most likely bin path under the transition `max(12 − |i − j|, 0)`, each row
+  normalised to sum 1; the pitch is the path bin's centre. torchcrepe
+  decodes each batch of `batch_size` frames separately; premix a whole
+  track at once (the same whenever a track fits in one batch, as every
+  fixture signal does).
+
+Periodicity is the masked activation at the chosen bin. torchcrepe adds
+random ±20-cent dither to the bin centres; premix and the fixture
+(`fixtures/crepe/expected.json`, both decoders) do not.
 """
     with open(os.path.join(MODEL_DIR, "MODEL.md"), "w") as f:
         f.write(md)
