@@ -18,22 +18,27 @@
 //!   group gain above Live's +6 dB goes on the compressor's make-up, which
 //!   acts after the compression.
 //!
-//! **Templates.** Devices and tracks must be copied from Live's own XML of
-//! the same major version (FORMATS.md §2.6), and the corpus holds no EQ
-//! Eight or Compressor of Live 10 or 12, no Compressor of Live 11 and no
-//! GroupTrack of Live 12 (see `als_templates/PROVENANCE.md`). So premix
-//! ships no template it cannot ground, and copies from the set being
-//! written: its first `Eq8`, `Compressor2` and `GroupTrack` (cleaned:
-//! no devices, envelopes, or mixer settings carried over). Where the set has
-//! none, that part of the mix is not written and the report says so.
+//! **Templates.** Devices and tracks follow Live's XML of the set's own
+//! schema (FORMATS.md §2.6). premix takes the set's first `Eq8`,
+//! `Compressor2` and `GroupTrack` when it has them (the same build by
+//! construction; the group cleaned of devices, envelopes and mixer
+//! settings), else its own templates for the set's schema (`templates`,
+//! in `als_templates/`: Live 10, 11 and 12, written by a builder in the
+//! structure that Live-written sets of each schema show; evidence in
+//! `als_templates/PROVENANCE.md`), and says so in the report. Live 9 sets
+//! without those elements get no group or devices (with a warning).
 //! The set's version attributes are never changed; Live 8 sets are
 //! read-only.
+
+#[path = "als_templates/mod.rs"]
+pub mod templates;
 
 use super::{BusSettings, CompSettings, Edits, EqBand, EqKind, WriteReport, FX_PREFIX};
 use crate::session::{db_to_gain, Session};
 use anyhow::{anyhow, bail, Context, Result};
 use premix_als::live::TrackKind;
 use premix_als::{format_live_float, Document, ElementId};
+use templates::Schema;
 
 /// Live's fader maximum (+6 dB), as Live writes it.
 pub const MAX_FADER: f64 = 1.995_262_38;
@@ -70,7 +75,7 @@ pub fn apply(doc: &mut Document, session: &Session, edits: &Edits) -> Result<Wri
             ids.len()
         );
     }
-    let templates = Templates::harvest(doc);
+    let mut templates = Templates::harvest(doc, &mut report);
 
     // 1. Track gains (no structural change yet).
     for &(t, db) in &edits.track_gain_db {
@@ -125,9 +130,9 @@ pub fn apply(doc: &mut Document, session: &Session, edits: &Edits) -> Result<Wri
             ));
             element_of(doc, ids[f])?
         } else {
-            let Some(tpl) = templates.group.as_deref() else {
+            let Some(tpl) = templates.take_group(&mut report) else {
                 report.warnings.push(format!(
-                    "group '{}': not written: this Live {live} set has no GroupTrack to copy, and premix has no GroupTrack template for Live {live} grounded in a real set",
+                    "group '{}': not written: this Live {live} set has no GroupTrack to copy, and premix ships GroupTrack templates only for Live 10–12",
                     g.name
                 ));
                 continue;
@@ -163,7 +168,7 @@ pub fn apply(doc: &mut Document, session: &Session, edits: &Edits) -> Result<Wri
                 .map(|&m| element_of(doc, ids[m]))
                 .collect::<Result<_>>()?;
             let (el, _) = doc
-                .group_tracks(&els, tpl, &g.name)
+                .group_tracks(&els, &tpl, &g.name)
                 .with_context(|| format!("group '{}'", g.name))?;
             report.notes.push(format!(
                 "group '{}': new group track with {} track(s)",
@@ -173,7 +178,15 @@ pub fn apply(doc: &mut Document, session: &Session, edits: &Edits) -> Result<Wri
             el
         };
         let who = format!("group '{}'", g.name);
-        write_bus(doc, group_el, &g.bus, &templates, &who, live, &mut report)?;
+        write_bus(
+            doc,
+            group_el,
+            &g.bus,
+            &mut templates,
+            &who,
+            live,
+            &mut report,
+        )?;
     }
 
     // 3. Master (Live 12: main).
@@ -182,7 +195,7 @@ pub fn apply(doc: &mut Document, session: &Session, edits: &Edits) -> Result<Wri
             .master_track()
             .ok_or_else(|| anyhow!("the set has no master track"))?
             .element;
-        write_bus(doc, el, m, &templates, "master", live, &mut report)?;
+        write_bus(doc, el, m, &mut templates, "master", live, &mut report)?;
     }
     Ok(report)
 }
@@ -255,16 +268,24 @@ fn premix_name(doc: &Document, device: ElementId) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Templates copied from the set itself (same major version by
-/// construction).
+/// One template: its text and, when it is premix's own (not the set's),
+/// what to say the first time it is used.
+struct Template {
+    text: String,
+    shipped: Option<String>,
+}
+
+/// The set's own first `Eq8`, `Compressor2` and `GroupTrack` (same build by
+/// construction), else premix's templates for the set's schema (Live
+/// 10–12; `als_templates`).
 struct Templates {
-    eq8: Option<String>,
-    comp: Option<String>,
-    group: Option<String>,
+    eq8: Option<Template>,
+    comp: Option<Template>,
+    group: Option<Template>,
 }
 
 impl Templates {
-    fn harvest(doc: &Document) -> Templates {
+    fn harvest(doc: &Document, report: &mut WriteReport) -> Templates {
         let first = |tag: &str| {
             doc.descendants(doc.root())
                 .into_iter()
@@ -276,11 +297,63 @@ impl Templates {
             .iter()
             .find(|t| t.kind == TrackKind::Group)
             .and_then(|t| clean_group(doc.text_of(t.element)).ok());
-        Templates {
-            eq8: first("Eq8"),
-            comp: first("Compressor2"),
-            group,
+        let own = |text: Option<String>| {
+            text.map(|text| Template {
+                text,
+                shipped: None,
+            })
+        };
+        let mut t = Templates {
+            eq8: own(first("Eq8")),
+            comp: own(first("Compressor2")),
+            group: own(group),
+        };
+        let Some(schema) = Schema::of(doc).filter(|s| s.supported()) else {
+            return t;
+        };
+        let v = doc.version();
+        let shipped = |what: &str, text: String| Template {
+            text,
+            shipped: Some(format!(
+                "{what}: premix's Live {} template for this set's schema {}",
+                schema.major, v.minor
+            )),
+        };
+        let p = templates::protection_number(doc, schema);
+        t.eq8 = t
+            .eq8
+            .or_else(|| Some(shipped("EQ Eight", templates::eq8(schema, p))));
+        t.comp = t
+            .comp
+            .or_else(|| Some(shipped("Compressor", templates::compressor2(schema, p))));
+        t.group = t
+            .group
+            .or_else(|| Some(shipped("GroupTrack", templates::group_track(schema))));
+        if !schema.seen()
+            && [&t.eq8, &t.comp, &t.group]
+                .iter()
+                .any(|x| x.as_ref().is_some_and(|x| x.shipped.is_some()))
+        {
+            report.notes.push(format!(
+                "Live schema {} was not among those premix's templates were checked against; \
+                 they follow the nearest ones seen (als_templates/PROVENANCE.md)",
+                v.minor
+            ));
         }
+        t
+    }
+
+    /// The text of a template, noting the first use of a shipped one.
+    fn use_one(slot: &mut Option<Template>, report: &mut WriteReport) -> Option<String> {
+        let t = slot.as_mut()?;
+        if let Some(note) = t.shipped.take() {
+            report.notes.push(note);
+        }
+        Some(t.text.clone())
+    }
+
+    fn take_group(&mut self, report: &mut WriteReport) -> Option<String> {
+        Templates::use_one(&mut self.group, report)
     }
 }
 
@@ -321,7 +394,7 @@ fn write_bus(
     doc: &mut Document,
     el: ElementId,
     bus: &BusSettings,
-    templates: &Templates,
+    templates: &mut Templates,
     who: &str,
     live: u32,
     report: &mut WriteReport,
@@ -364,30 +437,30 @@ fn write_bus(
     if let Some(d) = existing(doc, EQ_NAME) {
         set_eq8(doc, d, &bus.eq, who, report)?;
     } else if !bus.eq.is_empty() {
-        match &templates.eq8 {
+        match Templates::use_one(&mut templates.eq8, report) {
             Some(tpl) => {
                 let n = doc.devices(el).len();
-                let d = doc.insert_device(el, n, tpl)?;
+                let d = doc.insert_device(el, n, &tpl)?;
                 name_device(doc, d, EQ_NAME)?;
                 set_eq8(doc, d, &bus.eq, who, report)?;
             }
             None => report.warnings.push(format!(
-                "{who}: EQ not written: this Live {live} set has no EQ Eight to copy, and premix has no EQ Eight template for Live {live} grounded in a real set"
+                "{who}: EQ not written: this Live {live} set has no EQ Eight to copy, and premix ships EQ Eight templates only for Live 10–12"
             )),
         }
     }
     let comp_dev = existing(doc, COMP_NAME);
     match (&bus.comp, comp_dev) {
         (Some(c), Some(d)) => set_comp(doc, d, c, extra_db, who, report)?,
-        (Some(c), None) => match &templates.comp {
+        (Some(c), None) => match Templates::use_one(&mut templates.comp, report) {
             Some(tpl) => {
                 let n = doc.devices(el).len();
-                let d = doc.insert_device(el, n, tpl)?;
+                let d = doc.insert_device(el, n, &tpl)?;
                 name_device(doc, d, COMP_NAME)?;
                 set_comp(doc, d, c, extra_db, who, report)?;
             }
             None => report.warnings.push(format!(
-                "{who}: compressor not written: this Live {live} set has no Compressor to copy, and premix has no Compressor template for Live {live} grounded in a real set"
+                "{who}: compressor not written: this Live {live} set has no Compressor to copy, and premix ships Compressor templates only for Live 10–12"
             )),
         },
         (None, Some(d)) => set_param_bool(doc, d, &["On"], false, who, report)?,

@@ -789,7 +789,8 @@ impl Document {
     }
 
     /// Makes a GroupTrack fragment fit this set: one `TrackSendHolder` per
-    /// return track and one `GroupTrackSlot` per scene (extra items dropped,
+    /// return track, one `GroupTrackSlot` per scene and (Live 12.3) one
+    /// freeze `ClipSlot` per scene (extra items dropped,
     /// missing ones cloned from the template's or the set's), item Ids 0..n.
     fn fit_group_template(&self, fragment: &str) -> Result<String> {
         let returns = self
@@ -812,8 +813,20 @@ impl Document {
                 .map(|h| self.text_of(h).to_owned())
         };
         fit_list(&mut t, sends, returns, set_holder, self.limits())?;
-        if let (Some(slots), Some(scenes)) = (find_path(&t, root, &["Slots"]), self.scene_count()) {
-            fit_list(&mut t, slots, scenes, || None, self.limits())?;
+        if let Some(scenes) = self.scene_count() {
+            if let Some(slots) = find_path(&t, root, &["Slots"]) {
+                fit_list(&mut t, slots, scenes, || None, self.limits())?;
+            }
+            // Live 12.3 gives a group's freezer one clip slot per scene too
+            // (empty before 12.3, left so).
+            let freeze = find_path(
+                &t,
+                root,
+                &["DeviceChain", "FreezeSequencer", "ClipSlotList"],
+            );
+            if let Some(f) = freeze.filter(|&f| !t.nodes[f].children.is_empty()) {
+                fit_list(&mut t, f, scenes, || None, self.limits())?;
+            }
         }
         Ok(t.text)
     }
