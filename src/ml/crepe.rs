@@ -218,6 +218,11 @@ fn log_transition() -> &'static [[f64; 2 * TRANSITION_HALF + 1]] {
 /// 3. each frame's pitch is its bin's centre; its periodicity the
 ///    activation there (0 for a masked bin, where torchcrepe gives −∞).
 ///
+/// Faithful to torchcrepe's quirks too: the edge rows of the normalised
+/// transition (fewer neighbours) make staying at bin 0 or 359 cheaper than
+/// anywhere else, so with the near-flat emissions a path through silence
+/// can stay at 2005.5 Hz across a following note (low periodicity there).
+///
 /// Dynamic programming over 360 states; a transition matrix row has only 23
 /// non-tiny entries, so each step costs 360·23 plus one pass for the
 /// best "far jump" (all far entries are the same log(tiny)) instead of

@@ -598,6 +598,7 @@ fn sampled_report() {
     let cfg = PitchConfig::default();
     let mut by_inst: Vec<(String, Vec<Tally>)> = Vec::new();
     let mut total = vec![Tally::default(); ESTIMATORS.len()];
+    let mut off_notes = Vec::new();
     for note in manifest["notes"].as_array().unwrap() {
         let inst = note["instrument"].as_str().unwrap().to_string();
         let f0 = note["f0_hz"].as_f64().unwrap();
@@ -644,6 +645,22 @@ fn sampled_report() {
             };
             assert_eq!(track_f0(&results[k], &cfg), ens.f0_hz);
         }
+        let tracks: Vec<Option<f64>> = results.iter().map(|f| track_f0(f, &cfg)).collect();
+        if tracks
+            .iter()
+            .any(|t| t.map_or(true, |f| cents(f, f0).abs() > 50.0))
+        {
+            let show: Vec<String> = tracks
+                .iter()
+                .map(|t| t.map_or("none".into(), |f| format!("{:+.0}", cents(f, f0))))
+                .collect();
+            off_notes.push(format!(
+                "| {} | {} ({f0:.1} Hz) | {} |",
+                inst,
+                note["midi"],
+                show.join(" | ")
+            ));
+        }
         for (k, frames) in results.iter().enumerate() {
             let track = track_f0(frames, &cfg);
             row[k].add(frames, track, f0);
@@ -659,6 +676,12 @@ fn sampled_report() {
             eprintln!("| {inst} | {} |", row[k].cells());
         }
         eprintln!("| **total** | {} |", total[k].cells());
+    }
+    eprintln!("\n#### notes whose track F0 is missing or > 50 cents off (cents)\n");
+    eprintln!("| instrument | MIDI | {} |", ESTIMATORS.join(" | "));
+    eprintln!("|---|---|---|---|---|---|---|");
+    for l in &off_notes {
+        eprintln!("{l}");
     }
     assert!(total[0].notes > 0);
 }
