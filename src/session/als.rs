@@ -133,11 +133,31 @@ pub fn from_document(doc: &Document, path: &Path) -> Result<Session, Error> {
         } else {
             Vec::new()
         };
-        let clips = live_clips
-            .iter()
-            .map(|c| clip(c, spb, &finder, index, &lt.name, &mut warnings))
-            .collect();
+        let clips: Vec<Clip> = live_clips.iter().map(|c| clip(c, spb, &finder)).collect();
         let who = format!("track {} '{}'", index + 1, lt.name);
+        // One line per track, not per clip: a set moved without its samples
+        // has hundreds of clips.
+        let missing: Vec<(&Clip, &AudioClip)> = clips
+            .iter()
+            .zip(&live_clips)
+            .filter(|(c, _)| c.resolved_path.is_none())
+            .collect();
+        if let Some((c, lc)) = missing.first() {
+            let sample = c.path.as_deref().unwrap_or("?");
+            warnings.push(Warning {
+                track: Some(index),
+                message: if missing.len() == 1 {
+                    format!("{who}, clip '{}': sample '{sample}' not found", lc.name)
+                } else {
+                    format!(
+                        "{who}: {} of {} clips' samples not found, e.g. '{sample}' (clip '{}')",
+                        missing.len(),
+                        clips.len(),
+                        lc.name
+                    )
+                },
+            });
+        }
         let warped = live_clips
             .iter()
             .filter(|c| c.is_warped == Some(true))
@@ -243,15 +263,9 @@ pub fn device_label(doc: &Document, device: premix_als::ElementId) -> String {
         .map_or_else(|| doc.name(device).to_owned(), str::to_owned)
 }
 
-fn clip(
-    c: &AudioClip,
-    spb: f64,
-    finder: &SampleFinder,
-    track: usize,
-    track_name: &str,
-    warnings: &mut Vec<Warning>,
-) -> Clip {
-    let who = format!("track {} '{track_name}', clip '{}'", track + 1, c.name);
+/// A clip of the session model; `resolved_path` is `None` where the sample
+/// was not found (the caller warns, once per track).
+fn clip(c: &AudioClip, spb: f64, finder: &SampleFinder) -> Clip {
     let start_beats = c.current_start.or(c.time).unwrap_or(0.0);
     let end_beats = c.current_end.unwrap_or(start_beats).max(start_beats);
     let warped = c.is_warped.unwrap_or(false);
@@ -264,15 +278,6 @@ fn clip(
             .or_else(|| f.file_name())
     });
     let resolved = c.file_ref.as_ref().and_then(|f| finder.find(f));
-    if resolved.is_none() {
-        warnings.push(Warning {
-            track: Some(track),
-            message: format!(
-                "{who}: sample '{}' not found",
-                written.as_deref().unwrap_or("?")
-            ),
-        });
-    }
     let source_type = written
         .as_deref()
         .and_then(|p| Path::new(p).extension())

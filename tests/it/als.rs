@@ -1188,3 +1188,35 @@ fn the_pruned_10_1_3_skeletons_groups_are_not_live10_shaped() {
     let ours = template_doc("GroupTrack", Schema::of(&real).unwrap());
     assert!(!has(&ours, ours.root(), "TakeLanes") && has(&ours, ours.root(), "IsContentSelected"));
 }
+
+/// A set moved without its samples warns once per track, not once per
+/// clip: the 10.1.3 skeleton's audio track holds 168 arrangement clips
+/// (counted with ElementTree; the inspect test cross-checks clip lists with
+/// an independent walk), none of whose samples ships with the corpus.
+#[test]
+fn missing_samples_warn_once_per_track() {
+    let Some(dir) = corpus("als") else { return };
+    let s = premix::session::read(&dir.join("abletoolz_skeleton_10.1.3.als")).unwrap();
+    let missing: Vec<&str> = s
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("not found"))
+        .map(|w| w.message.as_str())
+        .collect();
+    let with_clips = s.tracks.iter().filter(|t| !t.clips.is_empty()).count();
+    assert_eq!(missing.len(), with_clips, "{missing:?}");
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.contains("168 of 168 clips' samples not found, e.g. '")),
+        "{missing:?}"
+    );
+    // Every track, once at most.
+    let tracks: std::collections::BTreeSet<Option<usize>> = s
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("not found"))
+        .map(|w| w.track)
+        .collect();
+    assert_eq!(tracks.len(), missing.len());
+}
