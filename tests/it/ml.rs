@@ -648,7 +648,7 @@ fn sampled_report() {
         let tracks: Vec<Option<f64>> = results.iter().map(|f| track_f0(f, &cfg)).collect();
         if tracks
             .iter()
-            .any(|t| t.map_or(true, |f| cents(f, f0).abs() > 50.0))
+            .any(|t| t.is_none_or(|f| cents(f, f0).abs() > 50.0))
         {
             let show: Vec<String> = tracks
                 .iter()
