@@ -667,10 +667,12 @@ fn sampled_report() {
             total[k].add(frames, track, f0);
         }
     }
-    eprintln!("Columns per estimator: frame median |error| (cents) | gross (> 50 c) rate | voiced share of active frames | note median |track-F0 error| (cents) | notes off (> 50 c or none)");
+    eprintln!("Columns per estimator: frame median |error| (cents) | gross (> 50 c) rate | voiced share of active frames | note median abs track-F0 error (cents) | notes off (> 50 c or none)");
     for (k, label) in ESTIMATORS.iter().enumerate() {
         eprintln!("\n#### {label}\n");
-        eprintln!("| instrument | median |err| c | gross | voiced | note median c | notes off |");
+        eprintln!(
+            "| instrument | median abs err (c) | gross | voiced | note median (c) | notes off |"
+        );
         eprintln!("|---|---|---|---|---|---|");
         for (inst, row) in &by_inst {
             eprintln!("| {inst} | {} |", row[k].cells());
