@@ -477,8 +477,8 @@ fn issue_counts(doc: &Document) -> BTreeMap<String, usize> {
 /// result: the validator finds nothing new, the devices and faders carry
 /// the intended values, group members name and route to their group, and
 /// only edited elements differ. Returns ((EQ written, compressor written),
-/// a new group track made).
-fn write_and_check(set: &Path) -> ((bool, bool), bool) {
+/// a new group track made, the report's notes).
+fn write_and_check(set: &Path) -> ((bool, bool), bool, Vec<String>) {
     let session = premix::session::read(set).unwrap();
     let input = Document::read(set).unwrap();
     let edits = test_edits(&session, &input);
@@ -578,7 +578,7 @@ fn write_and_check(set: &Path) -> ((bool, bool), bool) {
     let changed = diff(&input, input.root(), &out, out.root(), "");
     assert!(changed > 0, "{what}: nothing changed");
     let made = report.notes.iter().any(|n| n.contains("new group track"));
-    (m, made)
+    (m, made, report.notes)
 }
 
 /// Every corpus set of Live 10–12, and larger sets (41 tracks) built from a
@@ -609,9 +609,25 @@ fn written_sets_validate_carry_their_values_and_differ_only_where_edited() {
         "dawtool_L12-automation.als",
         "abletoolz_skeleton_12.2.6.als",
     ] {
-        let made = seen.iter().find(|(n, _)| n == name).unwrap().1 .1;
+        let (_, made, notes) = &seen.iter().find(|(n, _)| n == name).unwrap().1;
         assert!(made, "{name}: a new group");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("GroupTrack: premix's Live")),
+            "{name}: the report names premix's template: {notes:?}"
+        );
     }
+    // The Live 12.0b16 set's schema was not among those checked: said so.
+    let (_, _, notes) = &seen
+        .iter()
+        .find(|(n, _)| n == "dawtool_L12-automation.als")
+        .unwrap()
+        .1;
+    assert!(
+        notes.iter().any(|n| n.contains("12.0_12043 was not among")),
+        "{notes:?}"
+    );
 
     for (src, copies) in [
         ("dawtool_example-120.als", 40),
@@ -630,7 +646,7 @@ fn written_sets_validate_carry_their_values_and_differ_only_where_edited() {
             doc.tracks().len()
         );
         // The copies are top level; a new GroupTrack takes them.
-        let (devices, made) = write_and_check(&staged);
+        let (devices, made, _) = write_and_check(&staged);
         assert!(
             devices == (true, true) && made,
             "{src}: the larger set gets a new group"
