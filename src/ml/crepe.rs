@@ -17,7 +17,7 @@
 use super::runtime::{runtime, MlError, Model, TensorSpec};
 use crate::audio::{resample::resample, Buffer};
 use ort::environment::Environment;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 /// The model's sample rate, Hz.
@@ -325,30 +325,6 @@ pub struct Crepe {
     model: Model,
 }
 
-/// Where the model file is looked for: `$PREMIX_MODELS/crepe-tiny/…`, then
-/// `models/…` in the current directory, beside the executable or an
-/// ancestor of it (a build under `target/`), then the source tree premix was
-/// built from.
-pub fn model_candidates() -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    if let Some(d) = std::env::var_os("PREMIX_MODELS") {
-        v.push(PathBuf::from(d).join("crepe-tiny/crepe-tiny.onnx"));
-    }
-    if let Ok(d) = std::env::current_dir() {
-        v.push(d.join(MODEL_REL));
-    }
-    if let Some(d) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        for a in d.ancestors().take(4) {
-            v.push(a.join(MODEL_REL));
-        }
-    }
-    v.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(MODEL_REL));
-    v
-}
-
 impl Crepe {
     /// Loads and checks the model at `path`.
     pub fn load(env: &Environment, path: &Path) -> Result<Crepe, MlError> {
@@ -364,22 +340,8 @@ impl Crepe {
         SHARED
             .get_or_init(|| {
                 let env = runtime()?;
-                let cands = model_candidates();
-                let path = cands
-                    .iter()
-                    .find(|p| p.is_file())
-                    .ok_or_else(|| MlError::Model {
-                        path: PathBuf::from(MODEL_REL),
-                        reason: format!(
-                            "not found (looked at {})",
-                            cands
-                                .iter()
-                                .map(|p| p.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    })?;
-                Crepe::load(&env, path).map(Arc::new)
+                let path = super::runtime::find_model(MODEL_REL)?;
+                Crepe::load(&env, &path).map(Arc::new)
             })
             .clone()
     }

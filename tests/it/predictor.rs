@@ -95,9 +95,9 @@ fn mix_json(
     (plan, stderr)
 }
 
-/// `--init model` (the default) starts the fit from the prediction, and the
-/// fit still improves on the equal-loudness baseline; `--init prior` starts
-/// from the priors.
+/// `--init model` starts the fit from the prediction, and the fit still
+/// improves on the equal-loudness baseline; the default starts from the
+/// priors.
 #[test]
 fn init_model_and_prior() {
     if predictor().is_none() {
@@ -105,7 +105,7 @@ fn init_model_and_prior() {
     }
     let dir = tempdir();
     let report = small_song(dir.path());
-    let (plan, stderr) = mix_json(&report, &[], &[]);
+    let (plan, stderr) = mix_json(&report, &["--init", "model"], &[]);
     assert!(
         !stderr.contains("note:"),
         "no fallback notice expected: {stderr}"
@@ -115,13 +115,13 @@ fn init_model_and_prior() {
     let before = s2["loss_before"].as_f64().unwrap();
     let after = s2["loss_after"].as_f64().unwrap();
     assert!(after < before, "loss {before} → {after}");
-    let (plan, _) = mix_json(&report, &["--init", "prior"], &[]);
+    let (plan, _) = mix_json(&report, &[], &[]);
     assert_eq!(plan["stage2"]["init"], "prior");
 }
 
-/// Without ONNX Runtime, or with an altered model, premix prints one notice
-/// (naming what is missing) and fits from the priors; `--f0 ensemble` falls
-/// back in the same run without a second notice.
+/// Without ONNX Runtime, or with an altered model, `--init model` prints one
+/// notice (naming what is missing) and fits from the priors; `--f0 ensemble`
+/// falls back to pYIN in the same run without a second notice.
 #[test]
 fn fallbacks_give_one_notice_and_the_priors() {
     let dir = tempdir();
@@ -130,7 +130,7 @@ fn fallbacks_give_one_notice_and_the_priors() {
     let missing = missing.to_str().unwrap();
     let (plan, stderr) = mix_json(
         &report,
-        &["--f0", "ensemble"],
+        &["--f0", "ensemble", "--init", "model"],
         &[("PREMIX_ORT_DYLIB", missing)],
     );
     assert_eq!(plan["stage2"]["init"], "prior");
@@ -151,7 +151,11 @@ fn fallbacks_give_one_notice_and_the_priors() {
     bytes[last] ^= 0x55;
     std::fs::write(own.join("predictor.onnx"), &bytes).unwrap();
     std::fs::copy(shipped.with_file_name("MODEL.md"), own.join("MODEL.md")).unwrap();
-    let (plan, stderr) = mix_json(&report, &[], &[("PREMIX_MODELS", models.to_str().unwrap())]);
+    let (plan, stderr) = mix_json(
+        &report,
+        &["--init", "model"],
+        &[("PREMIX_MODELS", models.to_str().unwrap())],
+    );
     assert_eq!(plan["stage2"]["init"], "prior");
     let notes: Vec<&str> = stderr.lines().filter(|l| l.contains("note:")).collect();
     assert_eq!(notes.len(), 1, "{stderr}");
