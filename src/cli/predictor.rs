@@ -18,7 +18,7 @@ use crate::generate::rng::Rng;
 use crate::generate::{generate, GenerateConfig};
 use crate::mix::console::{render, Stem, StereoBuffer};
 use crate::mix::fit::{fit_from, FitConfig, Prepared, StartPoint};
-use crate::ml::predictor::{random_start, rows_from_start, tokens, Predictor};
+use crate::ml::predictor::{random_start, rows_from_start, Inputs, Predictor};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -153,23 +153,15 @@ fn data(a: &DataArgs) -> Result<u8> {
             bar.println(format!("song {i}: silent stems, skipped"));
             continue;
         };
-        let feats = prep.stem_features();
-        let inputs: Vec<_> = stems
-            .iter()
-            .zip(prep.stem_lufs())
-            .zip(&feats)
-            .map(|((s, &l), f)| (s.class, l, f))
-            .collect();
+        let context = Inputs::new(&stems, &prep);
         let seed = a.songs.seed + i as u64;
-        let prior = prep.prior_start();
-        let start_mix = prep.measure(&prep.params_at(&prior));
         let lines: Vec<String> = (0..a.settings)
             .into_par_iter()
             .map(|k| {
                 let start = random_mix(&prep, &stems, seed, k);
                 let mix = prep.measure(&prep.params_at(&start));
-                let t = tokens(&mix, &start_mix, &inputs, &cfg);
-                let target = rows_from_start(&start, &prior);
+                let t = context.tokens(&mix, &cfg);
+                let target = rows_from_start(&start, &context.prior);
                 serde_json::to_string(&Example {
                     song: i,
                     stems: stems.len(),
@@ -289,16 +281,7 @@ fn eval(a: &EvalArgs) -> Result<u8> {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
+    crate::analysis::pitch::median(&mut v).unwrap_or(f64::NAN)
 }
 
 fn print_summary(rows: &[EvalRow], case: &str, out: &mut dyn Write) -> Result<()> {

@@ -220,6 +220,39 @@ pub(crate) fn random_start(classes: &[Class], active: &[bool], rng: &mut Rng) ->
     StartPoint { stems, master }
 }
 
+/// What the model's input needs besides the reference, measured once per
+/// set of stems: each stem's class, loudness and features alone, the priors'
+/// start point and the features of its mix.
+pub struct Inputs {
+    stems: Vec<(Class, Option<f64>, Features)>,
+    /// The priors' start point (the model's output corrects it).
+    pub prior: StartPoint,
+    start_mix: Features,
+}
+
+impl Inputs {
+    /// Measures `stems` on the excerpt `prep` analysed.
+    pub fn new(stems: &[Stem], prep: &Prepared) -> Inputs {
+        let prior = prep.prior_start();
+        Inputs {
+            stems: stems
+                .iter()
+                .zip(prep.stem_lufs())
+                .zip(prep.stem_features())
+                .map(|((s, &l), f)| (s.class, l, f))
+                .collect(),
+            start_mix: prep.measure(&prep.params_at(&prior)),
+            prior,
+        }
+    }
+
+    /// The model's input for a reference with features `rf`.
+    pub fn tokens(&self, rf: &Features, cfg: &FitConfig) -> Vec<f32> {
+        let stems: Vec<_> = self.stems.iter().map(|(c, l, f)| (*c, *l, f)).collect();
+        tokens(rf, &self.start_mix, &stems, cfg)
+    }
+}
+
 /// A loaded, checked predictor.
 pub struct Predictor {
     model: Model,
@@ -251,28 +284,8 @@ impl Predictor {
         self.model.path()
     }
 
-    /// The predicted start point for `stems` (features measured alone on
-    /// the fit's excerpt, with their loudness) and the reference: `prior`
-    /// (the priors' start point, whose mix has the features `start_mix`)
-    /// corrected by the model.
-    pub fn predict(
-        &self,
-        reference: &Features,
-        prior: &StartPoint,
-        start_mix: &Features,
-        stems: &[(Class, Option<f64>, &Features)],
-        cfg: &FitConfig,
-    ) -> Result<StartPoint, MlError> {
-        let rows = self.run_tokens(1 + stems.len(), tokens(reference, start_mix, stems, cfg))?;
-        start_from_rows(&rows, prior).ok_or_else(|| MlError::Inference {
-            path: PathBuf::from(self.path()),
-            reason: "wrong output length".into(),
-        })
-    }
-
     /// The predicted start point of the fit prepared in `prep` for `stems`
-    /// against a reference with features `rf`: measures each stem alone and
-    /// the mix at the priors' start, then runs the model.
+    /// against a reference with features `rf`.
     pub fn start_for(
         &self,
         stems: &[Stem],
@@ -280,16 +293,12 @@ impl Predictor {
         rf: &Features,
         cfg: &FitConfig,
     ) -> Result<StartPoint, MlError> {
-        let feats = prep.stem_features();
-        let inputs: Vec<_> = stems
-            .iter()
-            .zip(prep.stem_lufs())
-            .zip(&feats)
-            .map(|((s, &l), f)| (s.class, l, f))
-            .collect();
-        let prior = prep.prior_start();
-        let start_mix = prep.measure(&prep.params_at(&prior));
-        self.predict(rf, &prior, &start_mix, &inputs, cfg)
+        let c = Inputs::new(stems, prep);
+        let rows = self.run_tokens(1 + stems.len(), c.tokens(rf, cfg))?;
+        start_from_rows(&rows, &c.prior).ok_or_else(|| MlError::Inference {
+            path: PathBuf::from(self.path()),
+            reason: "wrong output length".into(),
+        })
     }
 
     /// The model's raw output (`rows × OUT`) for `rows` tokens.
