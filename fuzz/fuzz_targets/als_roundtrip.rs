@@ -6,11 +6,11 @@
 use libfuzzer_sys::fuzz_target;
 use premix_als::{validate, Compression, Document, ElementId, Limits};
 
-/// (text, name, attributes) of every element in document order; the text
-/// comes from the element's recorded span, so stale spans show up here.
 /// Every element's span text, name and attributes.
 type Shape = Vec<(String, String, Vec<(String, String)>)>;
 
+/// (text, name, attributes) of every element in document order; the text
+/// comes from the element's recorded span, so stale spans show up here.
 fn shape(d: &Document) -> Shape {
     d.descendants(d.root())
         .into_iter()
