@@ -98,10 +98,14 @@ pub fn analyze_session(
         .sample_rate
         .filter(|r| (super::MIN_RATE..=super::MAX_RATE).contains(r))
         .unwrap_or_else(|| {
-            warnings.push(format!(
-                "the session states no usable sample rate ({:?}); tracks are rendered at {DEFAULT_RATE} Hz",
-                session.sample_rate
-            ));
+            warnings.push(match session.sample_rate {
+                Some(r) => format!(
+                    "the session's sample rate ({r} Hz) is out of range; tracks are rendered at {DEFAULT_RATE} Hz"
+                ),
+                None => format!(
+                    "the session states no sample rate; tracks are rendered at {DEFAULT_RATE} Hz"
+                ),
+            });
             DEFAULT_RATE
         });
     let paths_of = |t: &crate::session::Track| -> Vec<PathBuf> {
