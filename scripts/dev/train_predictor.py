@@ -39,6 +39,7 @@ from torch import nn
 TOKEN = 126  # src/ml/predictor.rs TOKEN
 OUT = 10  # src/ml/predictor.rs OUT
 STEM_NAMES = ["level", "pan", "eq1", "eq2", "eq3", "eq4", "eq5", "eq6", "threshold", "u"]
+FITTED = 1_000_000  # src/cli/predictor.rs FITTED_SONGS
 MASTER_NAMES = ["eq1", "eq2", "eq3", "eq4", "eq5", "eq6", "threshold", "u", "ln_attack", "ln_release"]
 
 
@@ -179,21 +180,31 @@ def r2_table(model, songs, ids):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("data")
+    ap.add_argument("data", nargs="+", help="JSON-lines files from `premix predictor data`")
     ap.add_argument("out_dir")
     ap.add_argument("--epochs", type=int, default=120)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--val-songs", type=float, default=0.15)
+    ap.add_argument("--fitted-weight", type=int, default=4,
+                    help="how many times per epoch each fitted song is seen (they are fewer)")
     ap.add_argument("--fixture", help="write torch's output on a few validation examples here (JSON)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     torch.set_num_threads(2)
-    songs = load(args.data)
+    songs = {}
+    for path in args.data:
+        songs.update(load(path))
     ids = sorted(songs)
-    nval = max(1, int(round(len(ids) * args.val_songs)))
-    val, train = ids[-nval:], ids[:-nval]
+    # Fitted examples (`premix predictor data --fitted`) have song ids from
+    # FITTED; a song's two kinds go to the same side of the split.
+    bases = sorted({i % FITTED for i in ids})
+    nval = max(1, int(round(len(bases) * args.val_songs)))
+    val_bases = set(bases[-nval:])
+    val = [i for i in ids if i % FITTED in val_bases]
+    train = [i for i in ids if i % FITTED not in val_bases]
+    val_fitted = [i for i in val if i >= FITTED]
     mu, sd, omu, osd = stats([e for s in train for e in songs[s]])
     model = Predictor(mu, sd, omu, osd)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
@@ -204,7 +215,8 @@ def main():
     for epoch in range(args.epochs):
         model.train()
         tl = []
-        for t, y in batches(songs, train, rng):
+        seen = train + [i for i in train if i >= FITTED] * (args.fitted_weight - 1)
+        for t, y in batches(songs, seen, rng):
             opt.zero_grad()
             l = loss_of(model, t, y, omu, osd)
             l.backward()
@@ -214,17 +226,26 @@ def main():
         model.eval()
         with torch.no_grad():
             vl = float(np.mean([loss_of(model, t, y, omu, osd).item() for t, y in batches(songs, val, rng)]))
-        # Early stopping: keep the epoch with the best validation loss.
-        if vl < best[0]:
-            best = (vl, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
+            vf = (float(np.mean([loss_of(model, t, y, omu, osd).item()
+                                 for t, y in batches(songs, val_fitted, rng)]))
+                  if val_fitted else vl)
+        # Early stopping: keep the epoch with the best validation loss on the
+        # fitted examples (references from other mixes: the real use) when
+        # there are any.
+        if vf < best[0]:
+            best = (vf, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
         if epoch % 10 == 0 or epoch == args.epochs - 1:
-            print(f"epoch {epoch:4d}  train {np.mean(tl):.4f}  val {vl:.4f}", flush=True)
+            print(f"epoch {epoch:4d}  train {np.mean(tl):.4f}  val {vl:.4f}  val fitted {vf:.4f}", flush=True)
     seconds = (datetime.datetime.now() - started).total_seconds()
     model.load_state_dict(best[1])
     model.eval()
     r2_stem, r2_master = r2_table(model, songs, val)
+    if val_fitted:
+        r2f_stem, r2f_master = r2_table(model, songs, val_fitted)
     with torch.no_grad():
         vl = float(np.mean([loss_of(model, t, y, omu, osd).item() for t, y in batches(songs, val, rng)]))
+        vf = (float(np.mean([loss_of(model, t, y, omu, osd).item() for t, y in batches(songs, val_fitted, rng)]))
+              if val_fitted else float("nan"))
 
     os.makedirs(args.out_dir, exist_ok=True)
     onnx_path = os.path.join(args.out_dir, "predictor.onnx")
@@ -302,18 +323,24 @@ stage-2 fit. Trained and exported by `scripts/dev/train_predictor.py`
 
 ## Training
 
-- data: `{os.path.basename(args.data)}`, {nex} mixes of {len(ids)} generated songs
-  ({min(stems_seen)}–{max(stems_seen)} stems); validation: the last {nval} songs
-  (held out whole), training: the other {len(train)}
+- data: {", ".join(f"`{os.path.basename(d)}`" for d in args.data)}: {nex} examples of {len(bases)} generated songs
+  ({min(stems_seen)}–{max(stems_seen)} stems), {sum(len(songs[i]) for i in ids if i >= FITTED)} of them fitted
+  (references from other mixes, target = the prior-initialised fit's result); validation: the last
+  {nval} songs (held out whole, both kinds), training: the other {len(bases) - nval}
 - network: per-token MLP {TOKEN}→64→64, 2 pre-norm self-attention blocks (4 heads,
   feed-forward 128), per-token heads on [token, reference] (stems) and
   [reference, mean] (master); {sum(p.numel() for p in model.parameters())} parameters
 - loss: mean squared error of the settings, each standardised by its training
   spread; AdamW (lr 2e-3, cosine to 0, weight decay 1e-4), {args.epochs} epochs,
-  one batch per song, seed {args.seed}; {seconds:.0f} s on {torch.get_num_threads()} CPU threads
-- best validation loss {vl:.3f} at epoch {best[2]} (kept; 1.0 = predicting the mean)
+  one batch per song and kind (fitted songs seen {args.fitted_weight}× per epoch), seed {args.seed}; {seconds:.0f} s on {torch.get_num_threads()} CPU threads
+- validation loss {vl:.3f}, on the fitted examples {vf:.3f}, at the epoch kept ({best[2]}: the best
+  on the fitted examples, or on all when there are none; 1.0 = predicting the mean)
 - validation R² per stem setting ({", ".join(STEM_NAMES)}): {fmt(r2_stem)}
 - validation R² per master setting ({", ".join(MASTER_NAMES)}): {fmt(r2_master)}
+"""
+    if val_fitted:
+        md += f"""- on the fitted validation examples only, R² per stem setting: {fmt(r2f_stem)}
+- on the fitted validation examples only, R² per master setting: {fmt(r2f_master)}
 """
     with open(os.path.join(args.out_dir, "MODEL.md"), "w") as f:
         f.write(md)

@@ -65,6 +65,12 @@ struct DataArgs {
     /// Random console settings per song.
     #[arg(long, default_value_t = 16)]
     settings: usize,
+    /// Also, per song, fit the console to other mixes (the song's own
+    /// generator reference and this many earlier songs' references) and
+    /// record the fitted settings as the target: what the fit finds for
+    /// references that no setting of these stems reproduces.
+    #[arg(long, default_value_t = 0)]
+    fitted: usize,
     /// Output file (JSON lines).
     #[arg(long, short)]
     output: PathBuf,
@@ -131,6 +137,9 @@ fn random_mix(prep: &Prepared, stems: &[Stem], seed: u64, k: usize) -> StartPoin
     prep.clamped(&random_start(&classes, &active, &mut rng))
 }
 
+/// Song ids of fitted examples start here.
+const FITTED_SONGS: usize = 1_000_000;
+
 #[derive(Serialize)]
 struct Example<'a> {
     song: usize,
@@ -147,8 +156,9 @@ fn data(a: &DataArgs) -> Result<u8> {
     let mut out = std::io::BufWriter::new(file);
     let bar = super::progress::bar(a.songs.songs as u64, "songs");
     let mut examples = 0usize;
+    let mut others: Vec<StereoBuffer> = Vec::new();
     for i in 0..a.songs.songs {
-        let (stems, _) = song_stems(&a.songs, i)?;
+        let (stems, generated) = song_stems(&a.songs, i)?;
         let Ok(prep) = Prepared::new(&stems, &cfg) else {
             bar.println(format!("song {i}: silent stems, skipped"));
             continue;
@@ -173,6 +183,36 @@ fn data(a: &DataArgs) -> Result<u8> {
         for l in lines {
             writeln!(out, "{l}")?;
             examples += 1;
+        }
+        if a.fitted > 0 {
+            // Fitted examples: song ids from FITTED_SONGS, so a batch holds
+            // one kind; `id % FITTED_SONGS` is the song.
+            let refs: Vec<&StereoBuffer> = std::iter::once(&generated)
+                .chain(others.iter().rev().take(a.fitted))
+                .collect();
+            let lines: Vec<String> = refs
+                .par_iter()
+                .filter_map(|r| fit_from(&stems, r, &cfg, None).ok().map(|f| (r, f)))
+                .map(|(r, f)| {
+                    let rf = crate::mix::fit::reference_features(r, &cfg);
+                    let t = context.tokens(&rf, &cfg);
+                    let target = rows_from_start(&f.start, &context.prior);
+                    serde_json::to_string(&Example {
+                        song: FITTED_SONGS + i,
+                        stems: stems.len(),
+                        tokens: &t,
+                        target: &target,
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            for l in lines {
+                writeln!(out, "{l}")?;
+                examples += 1;
+            }
+            others.push(generated);
+            if others.len() > a.fitted {
+                others.remove(0);
+            }
         }
         bar.inc(1);
     }

@@ -205,6 +205,9 @@ pub struct FitReport {
 pub struct FitResult {
     /// Settings in real units.
     pub params: ConsoleParams,
+    /// The fitted settings as a start point (what a predictor learns to
+    /// guess).
+    pub start: StartPoint,
     /// Losses and diagnostics.
     pub report: FitReport,
 }
@@ -612,7 +615,7 @@ pub const MASTER_PARAMS: usize = NM;
 /// A point of the fit's parameter space that does not depend on the stems'
 /// input levels (stem levels are loudness, not gains): what a predictor
 /// outputs and the fit can start from.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StartPoint {
     /// Per stem, [`STEM_PARAMS`] values.
     pub stems: Vec<[f64; NS]>,
@@ -1108,6 +1111,7 @@ pub fn fit_with(
         pb.segs.iter().map(|s| s.1).sum::<usize>() as f64 / f64::from(audio.sample_rate.max(1));
     Ok(FitResult {
         params,
+        start: pb.start_from_x(&x),
         report: FitReport {
             loss_before: before.total,
             init: init.to_string(),

@@ -253,4 +253,10 @@ fn the_fit_starts_from_the_given_point() {
     let rel = (explicit.report.loss_initial - from_prior.report.loss_initial).abs()
         / from_prior.report.loss_initial;
     assert!(rel < 1e-3, "explicit prior start {rel}");
+    // The fitted settings as a start point (what `premix predictor data
+    // --fitted` records) render as the fitted mix.
+    let again = fit_from(&stems, &reference, &cfg, Some(&from_prior.start)).expect("fit");
+    let rel = (again.report.loss_initial - from_prior.report.loss_after).abs()
+        / from_prior.report.loss_after.max(1e-12);
+    assert!(rel < 1e-3, "restart from the fitted settings {rel}");
 }
