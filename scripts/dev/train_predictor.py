@@ -172,8 +172,10 @@ def r2_table(model, songs, ids):
     ps, ys = np.concatenate(ps), np.concatenate(ys)
 
     def r2(p, y):
+        # A setting that (almost) never varies has no R² worth printing
+        # (the fit leaves the master's attack where it starts, for one).
         v = y.var(0)
-        return np.where(v > 0, 1.0 - ((p - y) ** 2).mean(0) / np.maximum(v, 1e-12), np.nan)
+        return np.where(v > 1e-6, 1.0 - ((p - y) ** 2).mean(0) / np.maximum(v, 1e-12), np.nan)
 
     return r2(ps, ys), r2(pm, ym)
 

@@ -95,9 +95,9 @@ fn mix_json(
     (plan, stderr)
 }
 
-/// `--init model` starts the fit from the prediction, and the fit still
-/// improves on the equal-loudness baseline; the default starts from the
-/// priors.
+/// `--init model` (the default) starts the fit from the prediction, and the
+/// fit still improves on the equal-loudness baseline; `--init prior` starts
+/// from the priors.
 #[test]
 fn init_model_and_prior() {
     if predictor().is_none() {
@@ -105,7 +105,7 @@ fn init_model_and_prior() {
     }
     let dir = tempdir();
     let report = small_song(dir.path());
-    let (plan, stderr) = mix_json(&report, &["--init", "model"], &[]);
+    let (plan, stderr) = mix_json(&report, &[], &[]);
     assert!(
         !stderr.contains("note:"),
         "no fallback notice expected: {stderr}"
@@ -115,7 +115,7 @@ fn init_model_and_prior() {
     let before = s2["loss_before"].as_f64().unwrap();
     let after = s2["loss_after"].as_f64().unwrap();
     assert!(after < before, "loss {before} → {after}");
-    let (plan, _) = mix_json(&report, &[], &[]);
+    let (plan, _) = mix_json(&report, &["--init", "prior"], &[]);
     assert_eq!(plan["stage2"]["init"], "prior");
 }
 
