@@ -128,8 +128,8 @@ fn check_songs(s: &Songs) -> Result<()> {
     Ok(())
 }
 
-/// A random console for song `song`, variant `k`, held inside the fit's
-/// bounds, and the AF features of the mix it makes.
+/// Random console `k` for the song of seed `seed`, held inside the fit's
+/// bounds.
 fn random_mix(prep: &Prepared, stems: &[Stem], seed: u64, k: usize) -> StartPoint {
     let classes: Vec<_> = stems.iter().map(|s| s.class).collect();
     let active: Vec<bool> = prep.stem_lufs().iter().map(Option::is_some).collect();
@@ -151,9 +151,8 @@ struct Example<'a> {
 fn data(a: &DataArgs) -> Result<u8> {
     check_songs(&a.songs)?;
     let cfg = FitConfig::default();
-    let file = std::fs::File::create(&a.output)
-        .with_context(|| format!("{}: cannot create", a.output.display()))?;
-    let mut out = std::io::BufWriter::new(file);
+    // Written at the end in one go (a failure leaves no partial file).
+    let mut out: Vec<u8> = Vec::new();
     let bar = super::progress::bar(a.songs.songs as u64, "songs");
     let mut examples = 0usize;
     let mut others: Vec<StereoBuffer> = Vec::new();
@@ -217,8 +216,7 @@ fn data(a: &DataArgs) -> Result<u8> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    out.flush()
-        .with_context(|| format!("{}: cannot write", a.output.display()))?;
+    crate::output::write_atomic(&a.output, &out, None, true)?;
     eprintln!(
         "premix predictor: {examples} examples from {} songs in {}",
         a.songs.songs,
