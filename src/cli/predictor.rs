@@ -18,6 +18,7 @@ use crate::generate::rng::Rng;
 use crate::generate::{generate, GenerateConfig};
 use crate::mix::console::{render, Stem, StereoBuffer};
 use crate::mix::fit::{fit_from, FitConfig, Prepared, StartPoint};
+use crate::mix::style::Features;
 use crate::ml::predictor::{random_start, rows_from_start, Inputs, Predictor};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
@@ -164,54 +165,46 @@ fn data(a: &DataArgs) -> Result<u8> {
         };
         let context = Inputs::new(&stems, &prep);
         let seed = a.songs.seed + i as u64;
-        let lines: Vec<String> = (0..a.settings)
+        // One JSON line: the model's input for the mix with features `rf`,
+        // and the settings `start` as the target.
+        let line = |song: usize, rf: &Features, start: &StartPoint| {
+            serde_json::to_string(&Example {
+                song,
+                stems: stems.len(),
+                tokens: &context.tokens(rf, &cfg),
+                target: &rows_from_start(start, &context.prior),
+            })
+        };
+        let mut lines: Vec<String> = (0..a.settings)
             .into_par_iter()
             .map(|k| {
                 let start = random_mix(&prep, &stems, seed, k);
-                let mix = prep.measure(&prep.params_at(&start));
-                let t = context.tokens(&mix, &cfg);
-                let target = rows_from_start(&start, &context.prior);
-                serde_json::to_string(&Example {
-                    song: i,
-                    stems: stems.len(),
-                    tokens: &t,
-                    target: &target,
-                })
+                line(i, &prep.measure(&prep.params_at(&start)), &start)
             })
             .collect::<Result<_, _>>()?;
-        for l in lines {
-            writeln!(out, "{l}")?;
-            examples += 1;
-        }
         if a.fitted > 0 {
             // Fitted examples: song ids from FITTED_SONGS, so a batch holds
             // one kind; `id % FITTED_SONGS` is the song.
             let refs: Vec<&StereoBuffer> = std::iter::once(&generated)
                 .chain(others.iter().rev().take(a.fitted))
                 .collect();
-            let lines: Vec<String> = refs
+            let fitted: Vec<String> = refs
                 .par_iter()
                 .filter_map(|r| fit_from(&stems, r, &cfg, None).ok().map(|f| (r, f)))
                 .map(|(r, f)| {
                     let rf = crate::mix::fit::reference_features(r, &cfg);
-                    let t = context.tokens(&rf, &cfg);
-                    let target = rows_from_start(&f.start, &context.prior);
-                    serde_json::to_string(&Example {
-                        song: FITTED_SONGS + i,
-                        stems: stems.len(),
-                        tokens: &t,
-                        target: &target,
-                    })
+                    line(FITTED_SONGS + i, &rf, &f.start)
                 })
                 .collect::<Result<_, _>>()?;
-            for l in lines {
-                writeln!(out, "{l}")?;
-                examples += 1;
-            }
+            lines.extend(fitted);
             others.push(generated);
             if others.len() > a.fitted {
                 others.remove(0);
             }
+        }
+        for l in lines {
+            writeln!(out, "{l}")?;
+            examples += 1;
         }
         bar.inc(1);
     }
