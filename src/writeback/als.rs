@@ -121,7 +121,14 @@ pub fn apply(doc: &mut Document, session: &Session, edits: &Edits) -> Result<Wri
         let Some(&first) = members.first() else {
             continue;
         };
-        let group_el = if let Some(f) = reusable_group(doc, session, &ids, &members) {
+        let ours = |f: usize| {
+            element_of(doc, ids[f]).is_ok_and(|el| {
+                doc.devices(el)
+                    .iter()
+                    .any(|&d| premix_name(doc, d).is_some())
+            })
+        };
+        let group_el = if let Some(f) = super::reusable_folder(session, &members, ours) {
             report.notes.push(format!(
                 "group '{}': settings written on group track {} '{}'",
                 g.name,
@@ -218,46 +225,6 @@ fn scale_clips(doc: &mut Document, track: ElementId, factor: f64) -> Result<usiz
         }
     }
     Ok(clips.len())
-}
-
-/// An existing GroupTrack that can carry the group: the nearest group
-/// holding every member when every track with audio below it is a member,
-/// or a group that carries premix's devices.
-fn reusable_group(
-    doc: &Document,
-    session: &Session,
-    ids: &[Option<i64>],
-    members: &[usize],
-) -> Option<usize> {
-    let mut cand = session.tracks.get(*members.first()?)?.parent;
-    while let Some(f) = cand {
-        if members.iter().all(|&m| is_descendant(session, m, f)) {
-            let exclusive = session
-                .tracks
-                .iter()
-                .filter(|t| t.has_audio() && is_descendant(session, t.index, f))
-                .all(|t| members.contains(&t.index));
-            let ours = element_of(doc, ids[f]).is_ok_and(|el| {
-                doc.devices(el)
-                    .iter()
-                    .any(|&d| premix_name(doc, d).is_some())
-            });
-            return (exclusive || ours).then_some(f);
-        }
-        cand = session.tracks[f].parent;
-    }
-    None
-}
-
-fn is_descendant(session: &Session, t: usize, ancestor: usize) -> bool {
-    let mut p = session.tracks.get(t).and_then(|t| t.parent);
-    while let Some(i) = p {
-        if i == ancestor {
-            return true;
-        }
-        p = session.tracks[i].parent;
-    }
-    false
 }
 
 /// A device's `UserName` when it starts with premix's prefix.

@@ -119,3 +119,39 @@ pub fn write_session(
         }
     }
 }
+
+/// An existing folder (REAPER folder track, Live GroupTrack) that can carry
+/// a group's bus: the nearest folder holding every member, when every track
+/// with audio below it is a member (so its processing reaches this group
+/// alone), or one `carries_premix` says premix made.
+pub(crate) fn reusable_folder(
+    session: &Session,
+    members: &[usize],
+    carries_premix: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    let mut cand = session.tracks.get(*members.first()?)?.parent;
+    while let Some(f) = cand {
+        if members.iter().all(|&m| is_descendant(session, m, f)) {
+            let exclusive = session
+                .tracks
+                .iter()
+                .filter(|t| t.has_audio() && is_descendant(session, t.index, f))
+                .all(|t| members.contains(&t.index));
+            return (exclusive || carries_premix(f)).then_some(f);
+        }
+        cand = session.tracks[f].parent;
+    }
+    None
+}
+
+/// Whether track `t` is below track `ancestor` in the folder tree.
+fn is_descendant(session: &Session, t: usize, ancestor: usize) -> bool {
+    let mut p = session.tracks.get(t).and_then(|t| t.parent);
+    while let Some(i) = p {
+        if i == ancestor {
+            return true;
+        }
+        p = session.tracks[i].parent;
+    }
+    false
+}

@@ -90,7 +90,12 @@ pub fn apply(
     // 2. Decide each group's bus.
     let mut new_buses: Vec<(usize, Vec<usize>, Block)> = Vec::new(); // (first member, members, bus)
     for g in &edits.groups {
-        if let Some(folder) = reusable_folder(session, project, &positions, &g.members) {
+        let ours = |f: usize| {
+            project.children[positions[f]]
+                .as_block()
+                .is_some_and(has_premix_fx)
+        };
+        if let Some(folder) = super::reusable_folder(session, &g.members, ours) {
             let block = project.children[positions[folder]]
                 .as_block_mut()
                 .expect("TRACK block");
@@ -145,46 +150,7 @@ pub fn apply(
     Ok(report)
 }
 
-/// An existing folder track that can serve as the group's bus: the nearest
-/// folder holding every member, when every track with audio below it is a
-/// member (so its plugins process this group alone) — or a bus premix made.
-fn reusable_folder(
-    session: &Session,
-    project: &Block,
-    positions: &[usize],
-    members: &[usize],
-) -> Option<usize> {
-    let first = *members.first()?;
-    let mut cand = session.tracks.get(first)?.parent;
-    while let Some(f) = cand {
-        let all_inside = members.iter().all(|&m| is_descendant(session, m, f));
-        if all_inside {
-            let exclusive = session
-                .tracks
-                .iter()
-                .filter(|t| t.has_audio() && is_descendant(session, t.index, f))
-                .all(|t| members.contains(&t.index));
-            let ours = project.children[positions[f]]
-                .as_block()
-                .is_some_and(has_premix_fx);
-            return (exclusive || ours).then_some(f);
-        }
-        cand = session.tracks[f].parent;
-    }
-    None
-}
-
-fn is_descendant(session: &Session, t: usize, ancestor: usize) -> bool {
-    let mut p = session.tracks.get(t).and_then(|t| t.parent);
-    while let Some(i) = p {
-        if i == ancestor {
-            return true;
-        }
-        p = session.tracks[i].parent;
-    }
-    false
-}
-
+/// Whether a track's FX chain holds one of premix's plugins (a bus premix made).
 fn has_premix_fx(track: &Block) -> bool {
     track.block("FXCHAIN").is_some_and(|c| {
         c.children
