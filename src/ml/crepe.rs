@@ -14,7 +14,7 @@
 //! would need the dense 360×360 matrix and still not reproduce librosa's
 //! epsilon and tie-breaking).
 
-use super::runtime::{runtime, MlError, Model, TensorSpec};
+use super::runtime::{load_found, MlError, Model, TensorSpec};
 use crate::audio::{resample::resample, Buffer};
 use ort::environment::Environment;
 use std::path::Path;
@@ -338,11 +338,7 @@ impl Crepe {
     pub fn shared() -> Result<Arc<Crepe>, MlError> {
         static SHARED: OnceLock<Result<Arc<Crepe>, MlError>> = OnceLock::new();
         SHARED
-            .get_or_init(|| {
-                let env = runtime()?;
-                let path = super::runtime::find_model(MODEL_REL)?;
-                Crepe::load(&env, &path).map(Arc::new)
-            })
+            .get_or_init(|| load_found(MODEL_REL, Crepe::load).map(Arc::new))
             .clone()
     }
 

@@ -11,7 +11,7 @@
 //! the training data is written with the same function, so Python and Rust
 //! cannot disagree on it.
 
-use super::runtime::{runtime, MlError, Model, TensorSpec};
+use super::runtime::{load_found, MlError, Model, TensorSpec};
 use crate::generate::rng::Rng;
 use crate::group::Class;
 use crate::mix::console::Stem;
@@ -271,11 +271,7 @@ impl Predictor {
     pub fn shared() -> Result<Arc<Predictor>, MlError> {
         static SHARED: OnceLock<Result<Arc<Predictor>, MlError>> = OnceLock::new();
         SHARED
-            .get_or_init(|| {
-                let env = runtime()?;
-                let path = super::runtime::find_model(MODEL_REL)?;
-                Predictor::load(&env, &path).map(Arc::new)
-            })
+            .get_or_init(|| load_found(MODEL_REL, Predictor::load).map(Arc::new))
             .clone()
     }
 

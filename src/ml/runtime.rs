@@ -276,6 +276,16 @@ pub fn find_model(rel: &str) -> Result<PathBuf, MlError> {
         })
 }
 
+/// Loads the model `rel` with `load`, after finding the runtime and the
+/// file by their search orders (what each model's `shared()` keeps once).
+pub fn load_found<T>(
+    rel: &str,
+    load: impl FnOnce(&Environment, &Path) -> Result<T, MlError>,
+) -> Result<T, MlError> {
+    let env = runtime()?;
+    load(&env, &find_model(rel)?)
+}
+
 static NOTICED: AtomicBool = AtomicBool::new(false);
 
 /// Prints `what: <err>; <fallback>` to stderr the first time it is called in
