@@ -375,18 +375,11 @@ struct Prior {
 impl Prior {
     fn new(stems: &[Stem], lufs: Vec<Option<f64>>, cfg: &FitConfig) -> Prior {
         let classes: Vec<ClassPrior> = stems.iter().map(|s| class_prior(s.class)).collect();
-        let mids: Vec<f64> = classes
-            .iter()
-            .map(|c| 0.5 * (c.level_db.0 + c.level_db.1))
+        let active: Vec<bool> = lufs.iter().map(Option::is_some).collect();
+        let target = prior::balanced_levels(&classes, &active)
+            .into_iter()
+            .map(|l| cfg.working_lufs + l)
             .collect();
-        let power: f64 = mids
-            .iter()
-            .zip(&lufs)
-            .filter(|(_, l)| l.is_some())
-            .map(|(m, _)| 10f64.powf(m / 10.0))
-            .sum();
-        let offset = cfg.working_lufs - 10.0 * power.max(1e-30).log10();
-        let target = mids.iter().map(|m| offset + m).collect();
         let half = classes
             .iter()
             .map(|c| 0.5 * (c.level_db.1 - c.level_db.0) + cfg.priors.level_margin_db)

@@ -15,7 +15,7 @@ use super::runtime::{load_found, MlError, Model, TensorSpec};
 use crate::generate::rng::Rng;
 use crate::group::Class;
 use crate::mix::console::Stem;
-use crate::mix::fit::prior::class_prior;
+use crate::mix::fit::prior::{balanced_levels, class_prior};
 use crate::mix::fit::{start_bounds, FitConfig, Prepared, StartPoint, MASTER_PARAMS, STEM_PARAMS};
 use crate::mix::style::{Features, N_BARK};
 use std::path::{Path, PathBuf};
@@ -161,23 +161,13 @@ pub fn rows_from_start(start: &StartPoint, prior: &StartPoint) -> Vec<f32> {
 pub(crate) fn random_start(classes: &[Class], active: &[bool], rng: &mut Rng) -> StartPoint {
     let (_, _, mlo, mhi) = start_bounds();
     let priors: Vec<_> = classes.iter().map(|&c| class_prior(c)).collect();
-    let mids: Vec<f64> = priors
-        .iter()
-        .map(|p| 0.5 * (p.level_db.0 + p.level_db.1))
-        .collect();
-    let power: f64 = mids
-        .iter()
-        .zip(active)
-        .filter(|(_, &a)| a)
-        .map(|(m, _)| 10f64.powf(m / 10.0))
-        .sum();
-    let offset = -10.0 * power.max(1e-30).log10();
+    let levels = balanced_levels(&priors, active);
     let stems = priors
         .iter()
-        .zip(&mids)
-        .map(|(p, m)| {
+        .zip(&levels)
+        .map(|(p, l)| {
             let mut v = [0.0; STEM_PARAMS];
-            v[0] = offset + m + rng.range(-6.0, 6.0);
+            v[0] = l + rng.range(-6.0, 6.0);
             v[1] = if p.centred {
                 rng.range(-0.1, 0.1)
             } else {

@@ -141,6 +141,24 @@ impl Default for PriorWeights {
     }
 }
 
+/// The class priors' balance: each stem's loudness relative to the whole
+/// mix's (dB), at the middle of its class's level range, scaled so the
+/// active stems (`active[s]`) sum to 0 dB in power.
+pub fn balanced_levels(classes: &[ClassPrior], active: &[bool]) -> Vec<f64> {
+    let mids: Vec<f64> = classes
+        .iter()
+        .map(|c| 0.5 * (c.level_db.0 + c.level_db.1))
+        .collect();
+    let power: f64 = mids
+        .iter()
+        .zip(active)
+        .filter(|(_, &a)| a)
+        .map(|(m, _)| 10f64.powf(m / 10.0))
+        .sum();
+    let offset = -10.0 * power.max(1e-30).log10();
+    mids.iter().map(|m| offset + m).collect()
+}
+
 /// A hinge: how far `x` lies outside `[-h, h]`, signed.
 pub(crate) fn hinge(x: f64, h: f64) -> f64 {
     if x > h {
