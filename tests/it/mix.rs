@@ -3,7 +3,8 @@
 //! left untouched.
 
 use crate::util::{
-    corpus, files_with_ext, premix, premix_json, premix_ok, python_with, root, tempdir,
+    corpus, files_with_ext, premix, premix_json, premix_ok, python_with, render_vs_preview, root,
+    tempdir,
 };
 use premix::generate::{generate, GenerateConfig};
 use serde_json::Value;
@@ -137,16 +138,6 @@ fn relative_diff_db(a: (&[f32], &[f32]), b: (&[f32], &[f32])) -> f64 {
     20.0 * (rms(&dl, &dr) / rms(a.0, a.1)).log10()
 }
 
-fn read_stereo(p: &Path) -> (Vec<f32>, Vec<f32>) {
-    let mut r = hound::WavReader::open(p).unwrap();
-    assert_eq!(r.spec().channels, 2);
-    let s: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
-    (
-        s.iter().step_by(2).copied().collect(),
-        s.iter().skip(1).step_by(2).copied().collect(),
-    )
-}
-
 /// The acceptance run: a 64-track session mixed against a reference
 /// gives a project that python `rpp` reads with each group's tracks under
 /// one folder bus carrying ReaEQ and the compressor as planned, and whose
@@ -193,18 +184,12 @@ fn sixty_four_tracks_end_to_end_folders_plugins_and_render_equals_preview() {
     // the difference signal is also held 60 dB down, far above rounding
     // (about −130 dB) and far below any real mismatch (a 0.1 dB gain error
     // alone leaves a −39 dB difference).
-    let rendered = dir.join("render.wav");
-    premix_ok([
-        OsStr::new("render"),
-        out.as_os_str(),
-        OsStr::new("-o"),
-        rendered.as_os_str(),
-    ]);
-    let (pl, pr) = read_stereo(&preview);
-    let (rl, rr) = read_stereo(&rendered);
-    assert_eq!(pl.len(), rl.len(), "render and preview lengths differ");
-    let level_db = 20.0 * (rms(&rl, &rr) / rms(&pl, &pr)).log10();
-    let diff_db = relative_diff_db((&pl, &pr), (&rl, &rr));
+    let c = render_vs_preview(&out, &preview);
+    assert_eq!(
+        c.preview_len, c.render_len,
+        "render and preview lengths differ"
+    );
+    let (level_db, diff_db) = (c.level_db, c.diff_db);
     eprintln!("render vs preview: level {level_db:+.6} dB, difference {diff_db:.1} dB");
     assert!(level_db.abs() < 0.1, "level differs by {level_db} dB");
     assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
@@ -520,17 +505,9 @@ fn muted_tracks_are_silent_in_preview_and_render_alike() {
         OsStr::new("--preview"),
         preview.as_os_str(),
     ]);
-    let rendered = dir.join("render.wav");
-    premix_ok([
-        OsStr::new("render"),
-        out.as_os_str(),
-        OsStr::new("-o"),
-        rendered.as_os_str(),
-    ]);
-    let (pl, pr) = read_stereo(&preview);
-    let (rl, rr) = read_stereo(&rendered);
-    assert_eq!(pl.len(), rl.len());
+    let c = render_vs_preview(&out, &preview);
+    assert_eq!(c.preview_len, c.render_len);
     // Same bound and reason as the 64-track test.
-    let diff_db = relative_diff_db((&pl, &pr), (&rl, &rr));
+    let diff_db = c.diff_db;
     assert!(diff_db < -60.0, "difference signal at {diff_db} dB");
 }

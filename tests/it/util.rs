@@ -112,3 +112,67 @@ pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
+
+/// A stereo WAV (float or integer samples) as two planes.
+pub fn read_stereo(p: &Path) -> (Vec<f32>, Vec<f32>) {
+    let mut r = hound::WavReader::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let spec = r.spec();
+    assert_eq!(spec.channels, 2, "{}", p.display());
+    let s: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Int => {
+            let scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
+            r.samples::<i32>()
+                .map(|x| x.unwrap() as f32 / scale)
+                .collect()
+        }
+    };
+    (
+        s.iter().step_by(2).copied().collect(),
+        s.iter().skip(1).step_by(2).copied().collect(),
+    )
+}
+
+/// Energy of a signal's two channels together.
+pub fn energy(l: &[f32], r: &[f32]) -> f64 {
+    l.iter()
+        .chain(r)
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum()
+}
+
+/// `premix render PROJECT` against the `--preview` the mix wrote.
+pub struct RenderCheck {
+    pub preview_len: usize,
+    pub render_len: usize,
+    /// Level of the render relative to the preview, dB.
+    pub level_db: f64,
+    /// Level of render − preview (over their common length) relative to
+    /// the preview, dB.
+    pub diff_db: f64,
+}
+
+/// Renders `project` with `premix render` (beside `preview`) and compares
+/// it with `preview`.
+pub fn render_vs_preview(project: &Path, preview: &Path) -> RenderCheck {
+    let rendered = preview.with_extension("render.wav");
+    premix_ok([
+        std::ffi::OsStr::new("render"),
+        project.as_os_str(),
+        std::ffi::OsStr::new("-o"),
+        rendered.as_os_str(),
+    ]);
+    let (pl, pr) = read_stereo(preview);
+    let (rl, rr) = read_stereo(&rendered);
+    let len = pl.len().min(rl.len());
+    let sub =
+        |x: &[f32], y: &[f32]| -> Vec<f32> { x[..len].iter().zip(y).map(|(a, b)| a - b).collect() };
+    let (dl, dr) = (sub(&rl, &pl), sub(&rr, &pr));
+    let reference = energy(&pl, &pr);
+    RenderCheck {
+        preview_len: pl.len(),
+        render_len: rl.len(),
+        level_db: 10.0 * (energy(&rl, &rr) / reference).log10(),
+        diff_db: 10.0 * (energy(&dl, &dr) / reference).log10(),
+    }
+}
