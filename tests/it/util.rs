@@ -176,3 +176,19 @@ pub fn render_vs_preview(project: &Path, preview: &Path) -> RenderCheck {
         diff_db: 10.0 * (energy(&dl, &dr) / reference).log10(),
     }
 }
+
+/// A model loaded through the documented search orders, or `None` (the test
+/// is skipped with a message) when ONNX Runtime is missing outside CI. Under
+/// CI `.ci/run` installs the runtime, so a missing one fails, as does any
+/// other error (a model that fails its checks); `what` names the model.
+pub fn model_or_skip<T>(loaded: Result<T, premix::ml::runtime::MlError>, what: &str) -> Option<T> {
+    use premix::ml::runtime::MlError;
+    match loaded {
+        Ok(m) => Some(m),
+        Err(e @ (MlError::NoRuntime { .. } | MlError::LoadFailed { .. })) if !under_ci() => {
+            eprintln!("skipping: {e}");
+            None
+        }
+        Err(e) => panic!("{what} unavailable: {e}"),
+    }
+}
