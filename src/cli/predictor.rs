@@ -190,11 +190,9 @@ fn data(a: &DataArgs) -> Result<u8> {
                 .collect();
             let fitted: Vec<String> = refs
                 .par_iter()
-                .filter_map(|r| fit_from(&stems, r, &cfg, None).ok().map(|f| (r, f)))
-                .map(|(r, f)| {
-                    let rf = crate::mix::fit::reference_features(r, &cfg);
-                    line(FITTED_SONGS + i, &rf, &f.start)
-                })
+                .filter_map(|r| fit_from(&stems, r, &cfg, None).ok())
+                // The fit measured the reference already.
+                .map(|f| line(FITTED_SONGS + i, &f.report.reference_features, &f.start))
                 .collect::<Result<_, _>>()?;
             lines.extend(fitted);
             others.push(generated);
